@@ -1,0 +1,145 @@
+"""One error hierarchy for every Seedance platform.
+
+Callers catch what they can act on:
+
+* :class:`SeedanceValidationError` -- the request breaks a documented limit; nothing was sent.
+* :class:`SeedanceAPIError` and its subclasses -- the platform answered with an error.
+  ``retryable`` tells whether the same *read* may succeed later.
+* :class:`SeedanceTransportError` -- the network failed (connect, timeout, dropped connection).
+* :class:`SeedanceProtocolError` -- the platform answered something we cannot understand
+  (an HTML error page, malformed JSON, an unknown status value).
+* :class:`SeedanceJobFailed` -- the job ran and the platform reports it failed.
+* :class:`SeedanceAmbiguousSubmitError` -- the submit request was sent but no answer came back;
+  a job may or may not exist and **must not be re-sent blindly**.
+
+No exception message ever contains an API key: messages are built from response bodies and
+status codes only, and :func:`redact` is applied to every body excerpt as a second guard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One violated limit: the field that breaks it and a human sentence naming the limit."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class SeedanceError(Exception):
+    """Base class of every error raised by this package's client."""
+
+
+class SeedanceValidationError(SeedanceError, ValueError):
+    """The request breaks one or more documented limits. Raised before any HTTP request."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = list(errors)
+        count = len(self.errors)
+        lines = "\n".join(f"  - {e}" for e in self.errors)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(f"Invalid Seedance request ({count} {noun}):\n{lines}")
+
+    @property
+    def fields(self) -> list[str]:
+        return [e.field for e in self.errors]
+
+
+class SeedanceTransportError(SeedanceError):
+    """The HTTP exchange failed below the HTTP layer (DNS, connect, timeout, dropped connection)."""
+
+    def __init__(self, message: str, *, request_sent: bool) -> None:
+        super().__init__(message)
+        #: False when the request provably never reached the server (connect error).
+        self.request_sent = request_sent
+
+
+class SeedanceProtocolError(SeedanceError):
+    """The platform answered, but not in a form this client understands."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class SeedanceAPIError(SeedanceError):
+    """The platform answered with an HTTP error status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        error_type: str | None = None,
+        detail: object = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.error_type = error_type
+        self.detail = detail
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        """Whether an idempotent request (status, result, cancel) may succeed if repeated."""
+        return self.status_code in (408, 429) or self.status_code >= 500
+
+
+class SeedanceAuthError(SeedanceAPIError):
+    """401/403: the API key is missing, wrong, or lacks permission."""
+
+
+class SeedanceRateLimitError(SeedanceAPIError):
+    """429: too many requests; ``retry_after`` holds the server's hint in seconds, if any."""
+
+
+class SeedanceRequestRejected(SeedanceAPIError):
+    """400/422: the platform rejected the request's content."""
+
+
+class SeedanceNotFoundError(SeedanceAPIError):
+    """404: the job (or route) does not exist, or its record expired."""
+
+
+class SeedanceServerError(SeedanceAPIError):
+    """5xx: the platform failed. Retryable for reads; ambiguous for a submit."""
+
+
+class SeedanceJobFailed(SeedanceError):
+    """The job reached a terminal failure on the platform."""
+
+    def __init__(
+        self, message: str, *, request_id: str, error: str | None = None, error_type: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.request_id = request_id
+        self.error = error
+        self.error_type = error_type
+
+
+class SeedanceAmbiguousSubmitError(SeedanceError):
+    """The submit request was sent but its outcome is unknown.
+
+    A job may have been created (and may be billed). The client never re-sends the request:
+    check the platform's dashboard or request list before submitting again.
+    """
+
+    def __init__(self, message: str, *, platform: str, cause: str) -> None:
+        super().__init__(message)
+        self.platform = platform
+        self.cause = cause
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """Replace every occurrence of each non-empty secret in ``text`` with ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
