@@ -1,0 +1,238 @@
+"""The sans-I/O dialect interface every platform module implements.
+
+A dialect turns a validated request into :class:`HttpRequest` descriptions and parses
+:class:`HttpResponse` values into the shared models. It performs no I/O, so the same code
+serves the sync transport (worker) and the async transport (triggerer), and is tested without
+sockets.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import enum
+import json
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from airflow_provider_seedance.client.errors import (
+    FieldError,
+    SeedanceAPIError,
+    SeedanceAuthError,
+    SeedanceNotFoundError,
+    SeedanceProtocolError,
+    SeedanceRateLimitError,
+    SeedanceRequestRejected,
+    SeedanceServerError,
+)
+from airflow_provider_seedance.client.models import (
+    DEFAULT_RESOLUTIONS,
+    CancelOutcome,
+    JobRef,
+    JobResult,
+    JobStatus,
+    ReferenceToVideoRequest,
+    Tier,
+)
+
+
+class Operation(str, enum.Enum):
+    """The kinds of call a client makes; the retry policy treats SUBMIT differently."""
+
+    SUBMIT = "submit"
+    STATUS = "status"
+    RESULT = "result"
+    CANCEL = "cancel"
+    PROBE = "probe"
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """A description of one HTTP call (auth headers are added by the transport)."""
+
+    method: str
+    url: str
+    json: Any = None
+    params: Mapping[str, str] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """A fully read HTTP response. Header names are lower case."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    def excerpt(self, limit: int = 200) -> str:
+        text = self.content[:limit].decode("utf-8", errors="replace").strip()
+        return text + ("..." if len(self.content) > limit else "")
+
+    def json_or_none(self) -> Any:
+        """The JSON body, or None when the body is empty or not JSON."""
+        if not self.content.strip():
+            return None
+        try:
+            return json.loads(self.content)
+        except ValueError:
+            return None
+
+    def json_object(self, platform: str, what: str) -> dict[str, Any]:
+        """The body as a JSON object, or a clear :class:`SeedanceProtocolError`."""
+        try:
+            data = json.loads(self.content)
+        except ValueError:
+            kind = "an HTML page" if self.content.lstrip()[:1] == b"<" else "malformed JSON"
+            raise SeedanceProtocolError(
+                f"{platform} answered {what} with HTTP {self.status_code} and {kind} instead of a JSON "
+                f"object: {self.excerpt()!r}",
+                status_code=self.status_code,
+            ) from None
+        if not isinstance(data, dict):
+            raise SeedanceProtocolError(
+                f"{platform} answered {what} with HTTP {self.status_code} and JSON that is not an object: "
+                f"{self.excerpt()!r}",
+                status_code=self.status_code,
+            )
+        return data
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def same_origin(url: str, base_url: str) -> bool:
+    """True when ``url`` has the scheme, host and port of ``base_url``."""
+    a, b = urlsplit(url), urlsplit(base_url)
+    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+
+
+class Dialect(ABC):
+    """One platform's HTTP API for Seedance 2.0 reference-to-video. No I/O."""
+
+    #: The platform key used in the Airflow connection's ``platform`` extra.
+    name: ClassVar[str]
+    #: A human label for messages.
+    label: ClassVar[str]
+    default_base_url: ClassVar[str]
+    resolutions: ClassVar[tuple[str, ...]] = DEFAULT_RESOLUTIONS
+
+    def __init__(self, base_url: str | None = None) -> None:
+        self.base_url = (base_url or self.default_base_url).rstrip("/")
+
+    # -- auth and validation -------------------------------------------------------------
+    @abstractmethod
+    def auth_headers(self, api_key: str) -> dict[str, str]:
+        """The headers that authenticate a request."""
+
+    def check(self, request: ReferenceToVideoRequest) -> list[FieldError]:
+        """Platform-specific limits beyond the shared model (e.g. the resolutions sold)."""
+        if request.resolution not in self.resolutions:
+            return [
+                FieldError(
+                    "resolution",
+                    f"{self.label} sells {', '.join(self.resolutions)} only, got {request.resolution!r}",
+                )
+            ]
+        return []
+
+    # -- calls ---------------------------------------------------------------------------
+    @abstractmethod
+    def build_submit(self, request: ReferenceToVideoRequest) -> HttpRequest: ...
+
+    @abstractmethod
+    def parse_submit(self, request: ReferenceToVideoRequest, response: HttpResponse) -> JobRef: ...
+
+    @abstractmethod
+    def build_status(self, ref: JobRef) -> HttpRequest: ...
+
+    @abstractmethod
+    def parse_status(self, ref: JobRef, response: HttpResponse) -> JobStatus: ...
+
+    @abstractmethod
+    def build_result(self, ref: JobRef) -> HttpRequest: ...
+
+    @abstractmethod
+    def parse_result(self, ref: JobRef, response: HttpResponse) -> JobResult: ...
+
+    @abstractmethod
+    def build_cancel(self, ref: JobRef) -> HttpRequest | None:
+        """The cancel call, or None where the platform has no cancel endpoint."""
+
+    @abstractmethod
+    def parse_cancel(self, ref: JobRef, response: HttpResponse) -> CancelOutcome: ...
+
+    @abstractmethod
+    def build_probe(self) -> HttpRequest:
+        """A cheap authenticated call that never creates a paid job (for test_connection)."""
+
+    def parse_probe(self, response: HttpResponse) -> None:
+        """Raise when the probe shows bad credentials; a 404 for an unknown job is fine."""
+        if response.status_code in (200, 202, 404):
+            return
+        raise self.error_from_response(Operation.PROBE, response)
+
+    def job_ref(self, request_id: str, tier: Tier = "standard") -> JobRef:
+        """A reference for a job known only by its id."""
+        return JobRef(platform=self.name, request_id=request_id, tier=tier)
+
+    def job_url(self, ref: JobRef) -> str | None:
+        """A link to the job on the platform's website, where one exists."""
+        return None
+
+    # -- errors --------------------------------------------------------------------------
+    def error_details(self, response: HttpResponse) -> tuple[str | None, str | None]:
+        """Extract ``(detail, error_type)`` from an error response body. Override per dialect."""
+        return None, None
+
+    def error_from_response(self, op: Operation, response: HttpResponse) -> SeedanceAPIError:
+        """Map an HTTP error response to the shared error hierarchy."""
+        detail, error_type = self.error_details(response)
+        code = response.status_code
+        if detail is None:
+            body = response.excerpt()
+            is_html = body.lstrip().startswith("<")
+            detail = f"non-JSON body {body!r}" if is_html or response.json_or_none() is None else body
+        reason = f" ({error_type})" if error_type else ""
+        message = f"{self.label} answered {op.value} with HTTP {code}{reason}: {detail}"
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        kwargs: dict[str, Any] = {
+            "status_code": code,
+            "error_type": error_type,
+            "detail": detail,
+            "retry_after": retry_after,
+        }
+        cls: type[SeedanceAPIError]
+        if code in (401, 403):
+            cls = SeedanceAuthError
+            message = (
+                f"{self.label} rejected the API key (HTTP {code}){reason}: {detail}. "
+                "Check the password of the Seedance connection."
+            )
+        elif code == 429:
+            cls = SeedanceRateLimitError
+        elif code in (400, 422):
+            cls = SeedanceRequestRejected
+        elif code == 404:
+            cls = SeedanceNotFoundError
+        elif code >= 500:
+            cls = SeedanceServerError
+        else:
+            cls = SeedanceAPIError
+        return cls(message, **kwargs)

@@ -1,0 +1,244 @@
+"""Sync and async Seedance clients over httpx, running the same dialect code.
+
+Each public method is one dialect call description, one parse function and one retry policy;
+only the line that performs the HTTP exchange differs between :class:`SeedanceClient` (worker)
+and :class:`AsyncSeedanceClient` (triggerer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+from tenacity import AsyncRetrying, Retrying
+
+from airflow_provider_seedance import __version__
+from airflow_provider_seedance.client.errors import (
+    FieldError,
+    SeedanceAmbiguousSubmitError,
+    SeedanceError,
+    SeedanceServerError,
+    SeedanceTransportError,
+    SeedanceValidationError,
+    redact,
+)
+from airflow_provider_seedance.client.models import (
+    CancelOutcome,
+    JobRef,
+    JobResult,
+    JobStatus,
+    ReferenceToVideoRequest,
+    Tier,
+)
+from airflow_provider_seedance.client.platforms import get_dialect
+from airflow_provider_seedance.client.platforms.base import Dialect, HttpRequest, HttpResponse, Operation
+from airflow_provider_seedance.client.retry import RetryPolicy
+
+T = TypeVar("T")
+
+USER_AGENT = f"airflow-provider-seedance/{__version__}"
+DEFAULT_TIMEOUT = 60.0
+
+#: httpx errors raised before the request could reach the server: safe to re-send a submit.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+def build_timeout(timeout: float) -> httpx.Timeout:
+    return httpx.Timeout(timeout, connect=min(timeout, 15.0))
+
+
+class _ClientBase:
+    """What the sync and async clients share: configuration, validation and error mapping."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        platform: str = "fal",
+        base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        if not api_key:
+            raise SeedanceValidationError(
+                [FieldError("api_key", "is empty: set the password of the Seedance connection to the API key")]
+            )
+        self.dialect: Dialect = get_dialect(platform, base_url)
+        self.platform = platform
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.__api_key = api_key
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(platform={self.platform!r}, base_url={self.dialect.base_url!r})"
+
+    @property
+    def base_url(self) -> str:
+        return self.dialect.base_url
+
+    def _headers(self) -> dict[str, str]:
+        return {"User-Agent": USER_AGENT, "Accept": "application/json", **self.dialect.auth_headers(self.__api_key)}
+
+    def check(self, request: ReferenceToVideoRequest) -> None:
+        """Raise :class:`SeedanceValidationError` for limits this platform adds to the shared model."""
+        errors = self.dialect.check(request)
+        if errors:
+            raise SeedanceValidationError(errors)
+
+    def job_ref(self, request_id: str, tier: Tier = "standard") -> JobRef:
+        return self.dialect.job_ref(request_id, tier)
+
+    def _transport_error(self, op: Operation, call: HttpRequest, exc: httpx.HTTPError) -> SeedanceError:
+        sent = not isinstance(exc, _NOT_SENT)
+        kind = type(exc).__name__
+        text = redact(str(exc), self.__api_key) or kind
+        message = f"{self.dialect.label} {op.value} {call.method} {call.url} failed: {kind}: {text}"
+        if op is Operation.SUBMIT and sent:
+            return self._ambiguous(kind, message)
+        return SeedanceTransportError(message, request_sent=sent)
+
+    def _ambiguous(self, cause: str, message: str) -> SeedanceAmbiguousSubmitError:
+        return SeedanceAmbiguousSubmitError(
+            f"The submit request reached {self.dialect.label} but its outcome is unknown ({message}). "
+            "A job may have been created and billed. It was NOT re-sent: check the platform's request "
+            "list or dashboard before submitting again.",
+            platform=self.platform,
+            cause=cause,
+        )
+
+    def _parse(self, op: Operation, response: HttpResponse, parse: Callable[[HttpResponse], T]) -> T:
+        try:
+            return parse(response)
+        except SeedanceServerError as exc:
+            if op is Operation.SUBMIT:
+                raise self._ambiguous(f"HTTP {response.status_code}", str(exc)) from exc
+            raise
+
+    def _label(self) -> str:
+        return self.dialect.label
+
+
+def _to_response(response: httpx.Response) -> HttpResponse:
+    return HttpResponse(
+        status_code=response.status_code,
+        headers={k.lower(): v for k, v in response.headers.items()},
+        content=response.content,
+    )
+
+
+class SeedanceClient(_ClientBase):
+    """Blocking client, for workers. Use as a context manager or call :meth:`close`."""
+
+    def __init__(self, *, http_client: httpx.Client | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(timeout=build_timeout(self.timeout), follow_redirects=True)
+
+    def __enter__(self) -> SeedanceClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def _run(self, op: Operation, call: HttpRequest, parse: Callable[[HttpResponse], T]) -> T:
+        for attempt in Retrying(**self.retry.tenacity_kwargs(op, self._label())):
+            with attempt:
+                try:
+                    raw = self._http.request(
+                        call.method,
+                        call.url,
+                        json=call.json,
+                        params=call.params,
+                        headers={**self._headers(), **call.headers},
+                    )
+                except httpx.HTTPError as exc:
+                    raise self._transport_error(op, call, exc) from None
+                return self._parse(op, _to_response(raw), parse)
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    def submit(self, request: ReferenceToVideoRequest) -> JobRef:
+        """Submit a job once. Never re-sent after the request may have reached the server."""
+        self.check(request)
+        call = self.dialect.build_submit(request)
+        return self._run(Operation.SUBMIT, call, lambda r: self.dialect.parse_submit(request, r))
+
+    def status(self, ref: JobRef) -> JobStatus:
+        return self._run(Operation.STATUS, self.dialect.build_status(ref), lambda r: self.dialect.parse_status(ref, r))
+
+    def result(self, ref: JobRef) -> JobResult:
+        return self._run(Operation.RESULT, self.dialect.build_result(ref), lambda r: self.dialect.parse_result(ref, r))
+
+    def cancel(self, ref: JobRef) -> CancelOutcome:
+        call = self.dialect.build_cancel(ref)
+        if call is None:
+            return CancelOutcome.NOT_SUPPORTED
+        return self._run(Operation.CANCEL, call, lambda r: self.dialect.parse_cancel(ref, r))
+
+    def probe(self) -> None:
+        """A cheap authenticated call; raises :class:`SeedanceAuthError` for a bad key."""
+        self._run(Operation.PROBE, self.dialect.build_probe(), self.dialect.parse_probe)
+
+
+class AsyncSeedanceClient(_ClientBase):
+    """Non-blocking client, for triggers. Use as an async context manager or call :meth:`aclose`."""
+
+    def __init__(self, *, http_client: httpx.AsyncClient | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(timeout=build_timeout(self.timeout), follow_redirects=True)
+
+    async def __aenter__(self) -> AsyncSeedanceClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def _run(self, op: Operation, call: HttpRequest, parse: Callable[[HttpResponse], T]) -> T:
+        async for attempt in AsyncRetrying(**self.retry.tenacity_kwargs(op, self._label())):
+            with attempt:
+                try:
+                    raw = await self._http.request(
+                        call.method,
+                        call.url,
+                        json=call.json,
+                        params=call.params,
+                        headers={**self._headers(), **call.headers},
+                    )
+                except httpx.HTTPError as exc:
+                    raise self._transport_error(op, call, exc) from None
+                return self._parse(op, _to_response(raw), parse)
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    async def submit(self, request: ReferenceToVideoRequest) -> JobRef:
+        """Submit a job once. Never re-sent after the request may have reached the server."""
+        self.check(request)
+        call = self.dialect.build_submit(request)
+        return await self._run(Operation.SUBMIT, call, lambda r: self.dialect.parse_submit(request, r))
+
+    async def status(self, ref: JobRef) -> JobStatus:
+        return await self._run(
+            Operation.STATUS, self.dialect.build_status(ref), lambda r: self.dialect.parse_status(ref, r)
+        )
+
+    async def result(self, ref: JobRef) -> JobResult:
+        return await self._run(
+            Operation.RESULT, self.dialect.build_result(ref), lambda r: self.dialect.parse_result(ref, r)
+        )
+
+    async def cancel(self, ref: JobRef) -> CancelOutcome:
+        call = self.dialect.build_cancel(ref)
+        if call is None:
+            return CancelOutcome.NOT_SUPPORTED
+        return await self._run(Operation.CANCEL, call, lambda r: self.dialect.parse_cancel(ref, r))
+
+    async def probe(self) -> None:
+        await self._run(Operation.PROBE, self.dialect.build_probe(), self.dialect.parse_probe)

@@ -1,0 +1,57 @@
+"""Run-time configuration of the emulator (mutable through ``POST /_emulator/config``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from airflow_provider_seedance.emulator import DEFAULT_API_KEY
+
+#: Fields that ``/_emulator/config`` may change at run time (the API key is fixed at start).
+MUTABLE_FIELDS = ("queue_seconds", "run_seconds", "video_ttl_seconds", "video_size_bytes", "manual_clock")
+
+
+@dataclass
+class EmulatorConfig:
+    """Settings of one emulator process.
+
+    ``queue_seconds`` / ``run_seconds`` are the time a job spends queued and running on the
+    emulator clock; ``manual_clock`` freezes that clock so only ``/_emulator/clock/advance`` moves
+    it. ``video_ttl_seconds`` is the lifetime of each minted media URL. ``video_size_bytes`` pads
+    every finished job's MP4 (with an MP4 ``free`` box) up to that many bytes; ``0`` serves the
+    small natural clip.
+    """
+
+    api_key: str = DEFAULT_API_KEY
+    queue_seconds: float = 0.5
+    run_seconds: float = 1.0
+    video_ttl_seconds: float = 24 * 3600.0
+    video_size_bytes: int = 0
+    manual_clock: bool = False
+
+    def public(self) -> dict[str, Any]:
+        """The configuration without the API key (safe to return over HTTP)."""
+        data = asdict(self)
+        data.pop("api_key")
+        return data
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Apply a subset of :data:`MUTABLE_FIELDS`; raise ``ValueError`` on bad input."""
+        types = {f.name: f.type for f in fields(self)}
+        for name, value in changes.items():
+            if name not in MUTABLE_FIELDS:
+                raise ValueError(f"unknown or immutable config field {name!r}")
+            if value is None:
+                continue
+            kind = types[name]
+            if kind == "bool":
+                if not isinstance(value, bool):
+                    raise ValueError(f"{name} must be a boolean")
+            elif kind == "int":
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise ValueError(f"{name} must be a non-negative integer")
+            else:
+                if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                    raise ValueError(f"{name} must be a non-negative number")
+                value = float(value)
+            setattr(self, name, value)

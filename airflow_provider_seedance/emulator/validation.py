@@ -1,0 +1,129 @@
+"""Input checks shared by the platform dialects (limits from the source documents).
+
+Each check returns :class:`Problem` items; every platform renders them in its own error shape
+(fal 422 ``detail`` list, AIHubMax/Ark 400 ``error``, Oxen a later ``failed`` job).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+MAX_PROMPT_CHARS = 5000
+MAX_IMAGES = 9
+MAX_VIDEOS = 3
+MAX_AUDIOS = 3
+MAX_FILES = 12
+MAX_SEED = 2**32 - 1
+DURATION_STRINGS = ("auto", *(str(n) for n in range(4, 16)))
+DURATION_INTS = (-1, *range(4, 16))
+FAL_ASPECT_RATIOS = ("auto", "21:9", "16:9", "4:3", "1:1", "3:4", "9:16")
+ADAPTIVE_ASPECT_RATIOS = ("adaptive", "21:9", "16:9", "4:3", "1:1", "3:4", "9:16")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One invalid input: the field (as the platform names it), a message and an error type."""
+
+    field: str
+    message: str
+    type: str = "value_error"
+    value: Any = None
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_prompt(prompt: Any, field: str = "prompt") -> list[Problem]:
+    if prompt is None:
+        return [Problem(field, "Field required", "missing")]
+    if not isinstance(prompt, str):
+        return [Problem(field, "Input should be a valid string", "string_type", prompt)]
+    if not prompt.strip():
+        return [Problem(field, "String should have at least 1 character", "string_too_short", prompt)]
+    if len(prompt) > MAX_PROMPT_CHARS:
+        return [
+            Problem(
+                field,
+                f"String should have at most {MAX_PROMPT_CHARS} characters (got {len(prompt)})",
+                "string_too_long",
+                len(prompt),
+            )
+        ]
+    return []
+
+
+def check_media(lists: dict[str, tuple[Any, int]]) -> tuple[list[Problem], dict[str, int]]:
+    """Check ``{field: (value, limit)}`` URL lists in the order images, videos, audios.
+
+    Also checks the 12-file total and "audio needs an image or video" (the first field is the
+    image list, the second the video list, the third the audio list).
+    """
+    problems: list[Problem] = []
+    counts: dict[str, int] = {}
+    for field, (value, limit) in lists.items():
+        counts[field] = 0
+        if value is None:
+            continue
+        if not isinstance(value, list):
+            problems.append(Problem(field, "Input should be a valid list", "list_type", value))
+            continue
+        counts[field] = len(value)
+        if len(value) > limit:
+            problems.append(
+                Problem(
+                    field,
+                    f"List should have at most {limit} items after validation, not {len(value)}",
+                    "too_long",
+                    len(value),
+                )
+            )
+        for i, url in enumerate(value):
+            if not isinstance(url, str) or not url.strip():
+                problems.append(Problem(f"{field}[{i}]", "Input should be a valid URL string", "url_type", url))
+    names = list(lists)
+    total = sum(counts.values())
+    if total > MAX_FILES:
+        problems.append(
+            Problem(names[0], f"Total files across all modalities must not exceed {MAX_FILES}, got {total}")
+        )
+    if len(names) == 3 and counts[names[2]] > 0 and counts[names[0]] == 0 and counts[names[1]] == 0:
+        problems.append(
+            Problem(names[2], "If audio is provided, at least one reference image or video is required")
+        )
+    return problems, counts
+
+
+def check_enum(body: dict[str, Any], field: str, allowed: tuple[Any, ...]) -> list[Problem]:
+    if field not in body or body[field] is None:
+        return []
+    value = body[field]
+    # bool is an int in Python; never accept it where numbers are expected
+    if isinstance(value, bool) or value not in allowed or type(value) is not type(allowed[-1]):
+        options = ", ".join(repr(a) for a in allowed)
+        return [Problem(field, f"Input should be {options}", "enum", value)]
+    return []
+
+
+def check_bool(body: dict[str, Any], field: str) -> list[Problem]:
+    if field in body and body[field] is not None and not isinstance(body[field], bool):
+        return [Problem(field, "Input should be a valid boolean", "bool_type", body[field])]
+    return []
+
+
+def check_seed(body: dict[str, Any], field: str = "seed", *, allow_minus_one: bool = True) -> list[Problem]:
+    if field not in body or body[field] is None:
+        return []
+    value = body[field]
+    low = -1 if allow_minus_one else 0
+    if not is_int(value) or not low <= value <= MAX_SEED:
+        return [Problem(field, f"Input should be an integer between {low} and {MAX_SEED}", "int_type", value)]
+    return []
+
+
+def seed_for(value: Any) -> int | None:
+    """The requested seed, or None when the platform should pick one (absent or -1)."""
+    if is_int(value) and value >= 0:
+        return int(value)
+    return None

@@ -1,0 +1,260 @@
+"""Hook for Seedance 2.0 platforms: turns an Airflow connection into a Seedance client."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from airflow.sdk import BaseHook
+
+from airflow_provider_seedance.client.errors import (
+    FieldError,
+    SeedanceAuthError,
+    SeedanceError,
+    SeedanceValidationError,
+)
+from airflow_provider_seedance.client.models import (
+    CancelOutcome,
+    JobRef,
+    JobResult,
+    JobStatus,
+    ReferenceToVideoRequest,
+    Tier,
+)
+from airflow_provider_seedance.client.platforms import DIALECTS, get_dialect
+from airflow_provider_seedance.client.retry import RetryPolicy
+from airflow_provider_seedance.client.transport import (
+    DEFAULT_TIMEOUT,
+    USER_AGENT,
+    AsyncSeedanceClient,
+    SeedanceClient,
+    build_timeout,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+DEFAULT_PLATFORM = "fal"
+#: Platform keys accepted in the connection's ``platform`` extra (dialects load lazily).
+PLATFORMS: tuple[str, ...] = ("fal", "oxen", "aihubmax", "byteplus", "volcengine")
+
+
+@dataclass(frozen=True)
+class SeedanceConnectionConfig:
+    """What a Seedance connection says. The API key never appears in the repr."""
+
+    platform: str
+    api_key: str = field(repr=False)
+    base_url: str | None
+    timeout: float = DEFAULT_TIMEOUT
+
+
+def _base_url_from(conn: Connection) -> str | None:
+    host = (conn.host or "").strip()
+    if not host:
+        return None
+    if "://" not in host:
+        scheme = (conn.schema or "").strip() or "https"
+        host = f"{scheme}://{host}"
+    if conn.port and host.count(":") < 2:  # scheme colon only: no port in the host yet
+        scheme, rest = host.split("://", 1)
+        netloc, slash, path = rest.partition("/")
+        host = f"{scheme}://{netloc}:{conn.port}{slash}{path}"
+    return host.rstrip("/")
+
+
+class SeedanceHook(BaseHook):
+    """
+    Interact with Seedance 2.0 reference-to-video on fal.ai, Oxen.ai, AIHubMax or BytePlus/Volcengine Ark.
+
+    The connection's ``password`` is the API key, ``host`` an optional base-URL override
+    (a local emulator, a proxy, a region) and the extra ``platform`` picks the API dialect
+    (default ``fal``). The hook does no I/O until a method is called.
+
+    .. seealso::
+        :doc:`docs/connection` for the connection fields.
+
+    :param seedance_conn_id: The Seedance connection to use.
+    :param timeout: Seconds for one HTTP request (the connection extra ``timeout`` overrides).
+    :param retry_policy: Bounded retry policy for reads and safe submit retries.
+    """
+
+    conn_name_attr = "seedance_conn_id"
+    default_conn_name = "seedance_default"
+    conn_type = "seedance"
+    hook_name = "Seedance"
+
+    def __init__(
+        self,
+        seedance_conn_id: str = default_conn_name,
+        *,
+        timeout: float | None = None,
+        retry_policy: RetryPolicy | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.seedance_conn_id = seedance_conn_id
+        self.timeout = timeout
+        self.retry_policy = retry_policy or RetryPolicy()
+
+    def __repr__(self) -> str:
+        return f"SeedanceHook(seedance_conn_id={self.seedance_conn_id!r})"
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Legacy form behaviour; the same data is declared in ``get_provider_info()``."""
+        from airflow_provider_seedance.get_provider_info import CONNECTION_UI_FIELD_BEHAVIOUR
+
+        return CONNECTION_UI_FIELD_BEHAVIOUR
+
+    # -- configuration -------------------------------------------------------------------
+    def config_from_connection(self, conn: Connection) -> SeedanceConnectionConfig:
+        """Pure: read a connection into a :class:`SeedanceConnectionConfig`, with clear errors."""
+        extra = conn.extra_dejson or {}
+        platform = str(extra.get("platform") or DEFAULT_PLATFORM).strip().lower()
+        errors: list[FieldError] = []
+        if platform not in PLATFORMS:
+            errors.append(
+                FieldError(
+                    f"connection {self.seedance_conn_id!r} extra.platform",
+                    f"must be one of {', '.join(PLATFORMS)}, got {platform!r}",
+                )
+            )
+        elif platform not in DIALECTS:
+            errors.append(
+                FieldError(
+                    f"connection {self.seedance_conn_id!r} extra.platform",
+                    f"{platform!r} is not implemented in this release; implemented: {', '.join(sorted(DIALECTS))}",
+                )
+            )
+        if not conn.password:
+            errors.append(
+                FieldError(f"connection {self.seedance_conn_id!r} password", "must hold the platform's API key")
+            )
+        timeout = self.timeout or extra.get("timeout") or DEFAULT_TIMEOUT
+        try:
+            timeout = float(timeout)
+            if timeout <= 0:
+                raise ValueError
+        except (TypeError, ValueError):
+            errors.append(FieldError(f"connection {self.seedance_conn_id!r} extra.timeout", "must be a positive number"))
+            timeout = DEFAULT_TIMEOUT
+        if errors:
+            raise SeedanceValidationError(errors)
+        return SeedanceConnectionConfig(
+            platform=platform, api_key=str(conn.password), base_url=_base_url_from(conn), timeout=timeout
+        )
+
+    @cached_property
+    def config(self) -> SeedanceConnectionConfig:
+        """The connection's configuration, read once (sync; never call from a trigger's event loop)."""
+        return self.config_from_connection(self.get_connection(self.seedance_conn_id))
+
+    async def aget_config(self) -> SeedanceConnectionConfig:
+        """The connection's configuration, read without blocking the event loop."""
+        if "config" in self.__dict__:
+            return self.__dict__["config"]
+        conn = await self.aget_connection(self.seedance_conn_id)
+        config = self.config_from_connection(conn)
+        self.__dict__["config"] = config
+        return config
+
+    @property
+    def platform(self) -> str:
+        return self.config.platform
+
+    def _client_kwargs(self, config: SeedanceConnectionConfig) -> dict[str, Any]:
+        return {
+            "api_key": config.api_key,
+            "platform": config.platform,
+            "base_url": config.base_url,
+            "timeout": config.timeout,
+            "retry": self.retry_policy,
+        }
+
+    # -- clients -------------------------------------------------------------------------
+    @cached_property
+    def client(self) -> SeedanceClient:
+        """A blocking client for workers; closed by :meth:`close`."""
+        return SeedanceClient(**self._client_kwargs(self.config))
+
+    def get_conn(self) -> SeedanceClient:
+        return self.client
+
+    def close(self) -> None:
+        if "client" in self.__dict__:
+            self.__dict__.pop("client").close()
+
+    @contextlib.asynccontextmanager
+    async def async_client(self) -> AsyncIterator[AsyncSeedanceClient]:
+        """One pooled async client for the duration of the block (one per trigger run)."""
+        client = AsyncSeedanceClient(**self._client_kwargs(await self.aget_config()))
+        try:
+            yield client
+        finally:
+            await client.aclose()
+
+    def get_http_client(self) -> httpx.Client:
+        """A plain HTTP client without platform credentials; the caller closes it."""
+        return httpx.Client(
+            timeout=build_timeout(self.timeout or DEFAULT_TIMEOUT),
+            follow_redirects=True,
+            headers={"User-Agent": USER_AGENT},
+        )
+
+    # -- operations (sync) ---------------------------------------------------------------
+    def build_request(self, **inputs: Any) -> ReferenceToVideoRequest:
+        """Validate inputs against the shared limits and this connection's platform. No HTTP."""
+        request = ReferenceToVideoRequest(**inputs)
+        errors = get_dialect(self.platform, self.config.base_url).check(request)
+        if errors:
+            raise SeedanceValidationError(errors)
+        return request
+
+    def job_ref(self, request_id: str, tier: Tier = "standard") -> JobRef:
+        return JobRef(platform=self.platform, request_id=request_id, tier=tier)
+
+    def submit(self, request: ReferenceToVideoRequest) -> JobRef:
+        return self.client.submit(request)
+
+    def get_status(self, ref: JobRef) -> JobStatus:
+        return self.client.status(ref)
+
+    def get_result(self, ref: JobRef) -> JobResult:
+        return self.client.result(ref)
+
+    def cancel(self, ref: JobRef) -> CancelOutcome:
+        return self.client.cancel(ref)
+
+    def job_url(self, ref: JobRef) -> str | None:
+        return get_dialect(ref.platform, self.config.base_url).job_url(ref)
+
+    # -- operations (async) --------------------------------------------------------------
+    async def aget_status(self, ref: JobRef) -> JobStatus:
+        async with self.async_client() as client:
+            return await client.status(ref)
+
+    async def aget_result(self, ref: JobRef) -> JobResult:
+        async with self.async_client() as client:
+            return await client.result(ref)
+
+    async def acancel(self, ref: JobRef) -> CancelOutcome:
+        async with self.async_client() as client:
+            return await client.cancel(ref)
+
+    # -- connection test -----------------------------------------------------------------
+    def test_connection(self) -> tuple[bool, str]:
+        """Make a cheap authenticated call that never submits a paid job."""
+        try:
+            config = self.config
+            with SeedanceClient(**{**self._client_kwargs(config), "retry": RetryPolicy(max_attempts=2)}) as client:
+                client.probe()
+        except SeedanceAuthError as exc:
+            return False, f"The API key was rejected: {exc}"
+        except SeedanceError as exc:
+            return False, str(exc)
+        return True, f"Connected to {client.dialect.label} at {client.base_url}; the API key was accepted."
