@@ -318,6 +318,11 @@ class JobRef(BaseModel):
     def to_dict(self) -> dict[str, str]:
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> JobRef:
+        """Rebuild a reference from :meth:`to_dict` output (XCom, task state, trigger kwargs)."""
+        return cls.model_validate(dict(data))
+
 
 class JobStatus(BaseModel):
     """One observation of a job's state."""

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
 
 from airflow_provider_seedance.client.errors import (
     FieldError,
@@ -54,17 +57,36 @@ class SeedanceConnectionConfig:
 
 
 def _base_url_from(conn: Connection) -> str | None:
+    """The base URL a connection's ``host`` (and ``schema``/``port``) describe, or None for the default.
+
+    ``host`` may be a full URL (``http://127.0.0.1:8787``, ``https://proxy.example/fal``) or a bare
+    host name (``127.0.0.1``, ``[::1]``, ``proxy.example/fal``). A bare host gets the scheme
+    ``schema`` when that is ``http`` or ``https``, else ``https``. ``port`` is added when the
+    host carries none.
+    """
     host = (conn.host or "").strip()
     if not host:
         return None
     if "://" not in host:
-        scheme = (conn.schema or "").strip() or "https"
-        host = f"{scheme}://{host}"
-    if conn.port and host.count(":") < 2:  # scheme colon only: no port in the host yet
-        scheme, rest = host.split("://", 1)
-        netloc, slash, path = rest.partition("/")
-        host = f"{scheme}://{netloc}:{conn.port}{slash}{path}"
-    return host.rstrip("/")
+        schema = (conn.schema or "").strip().lower()
+        host = f"{schema if schema in ('http', 'https') else 'https'}://{host}"
+    parts = urlsplit(host)
+    try:
+        has_port = parts.port is not None
+    except ValueError:  # a port that is not a number: leave it for the client to reject
+        has_port = True
+    if conn.port and not has_port and parts.netloc:
+        parts = parts._replace(netloc=f"{parts.netloc}:{int(conn.port)}")
+    return urlunsplit(parts).rstrip("/")
+
+
+def _is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 class SeedanceHook(BaseHook):
@@ -143,10 +165,18 @@ class SeedanceHook(BaseHook):
         except (TypeError, ValueError):
             errors.append(FieldError(f"connection {self.seedance_conn_id!r} extra.timeout", "must be a positive number"))
             timeout = DEFAULT_TIMEOUT
+        base_url = _base_url_from(conn)
+        if base_url is not None and not _is_http_url(base_url):
+            errors.append(
+                FieldError(
+                    f"connection {self.seedance_conn_id!r} host",
+                    f"must be an http(s) URL or a host name, got {conn.host!r}",
+                )
+            )
         if errors:
             raise SeedanceValidationError(errors)
         return SeedanceConnectionConfig(
-            platform=platform, api_key=str(conn.password), base_url=_base_url_from(conn), timeout=timeout
+            platform=platform, api_key=str(conn.password), base_url=base_url, timeout=timeout
         )
 
     @cached_property
@@ -215,8 +245,9 @@ class SeedanceHook(BaseHook):
             raise SeedanceValidationError(errors)
         return request
 
-    def job_ref(self, request_id: str, tier: Tier = "standard") -> JobRef:
-        return JobRef(platform=self.platform, request_id=request_id, tier=tier)
+    def job_ref(self, request_id: str, tier: Tier | str = "standard") -> JobRef:
+        """A reference to a job known only by its id (a sensor, a transfer of an older job)."""
+        return JobRef.from_dict({"platform": self.platform, "request_id": request_id, "tier": tier})
 
     def submit(self, request: ReferenceToVideoRequest) -> JobRef:
         return self.client.submit(request)
@@ -251,7 +282,13 @@ class SeedanceHook(BaseHook):
         """Make a cheap authenticated call that never submits a paid job."""
         try:
             config = self.config
-            with SeedanceClient(**{**self._client_kwargs(config), "retry": RetryPolicy(max_attempts=2)}) as client:
+        except AirflowNotFoundException:
+            return False, f"The connection {self.seedance_conn_id!r} is not defined."
+        except SeedanceError as exc:
+            return False, str(exc)
+        try:
+            probe_retry = dataclasses.replace(self.retry_policy, max_attempts=min(2, self.retry_policy.max_attempts))
+            with SeedanceClient(**{**self._client_kwargs(config), "retry": probe_retry}) as client:
                 client.probe()
         except SeedanceAuthError as exc:
             return False, f"The API key was rejected: {exc}"

@@ -1,0 +1,460 @@
+"""Operator that submits one Seedance 2.0 reference-to-video job and waits for it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator, BaseOperatorLink, conf
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from airflow_provider_seedance.client.errors import (
+    SeedanceAmbiguousSubmitError,
+    SeedanceAuthError,
+    SeedanceError,
+    SeedanceNotFoundError,
+    SeedanceRequestRejected,
+    SeedanceValidationError,
+)
+from airflow_provider_seedance.client.models import JobRef, JobResult, JobState, ReferenceToVideoRequest
+from airflow_provider_seedance.client.polling import CANCELLED, ERROR, FAILED, SUCCESS, TIMEOUT, Poller
+from airflow_provider_seedance.client.pricing import CostEstimate, estimate_cost
+from airflow_provider_seedance.hooks.seedance import SeedanceHook
+from airflow_provider_seedance.triggers.seedance import SeedanceJobTrigger, validate_event
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+    from airflow.sdk.types import TaskInstanceKey
+
+#: Task-state-store key holding this task instance's job. Renaming it breaks in-flight retries.
+STATE_KEY = "seedance_job"
+#: XCom keys pushed right after submitting, before waiting.
+XCOM_JOB_KEY = "seedance_job"
+XCOM_JOB_URL_KEY = "seedance_job_url"
+#: How long the job id is kept in the task state store.
+STATE_RETENTION = timedelta(days=7)
+
+PHASE_SUBMITTING = "submitting"
+PHASE_SUBMITTED = "submitted"
+PHASE_AMBIGUOUS = "ambiguous"
+PHASE_SUCCEEDED = "succeeded"
+PHASE_FAILED = "failed"
+
+_MODEL_INPUTS = (
+    "prompt",
+    "image_urls",
+    "video_urls",
+    "audio_urls",
+    "resolution",
+    "duration",
+    "aspect_ratio",
+    "generate_audio",
+    "seed",
+    "end_user_id",
+    "tier",
+)
+
+
+class SeedanceJobLink(BaseOperatorLink):
+    """Link to the job's page on the platform, where the platform has one."""
+
+    name = "Seedance Job"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        from airflow.sdk.execution_time.xcom import XCom
+
+        return XCom.get_value(key=XCOM_JOB_URL_KEY, ti_key=ti_key) or ""
+
+
+def build_output(
+    ref: JobRef,
+    result: JobResult | None,
+    *,
+    status: str,
+    request: ReferenceToVideoRequest | None = None,
+    estimate: CostEstimate | None = None,
+) -> dict[str, Any]:
+    """The small JSON dict returned as XCom: ids, video metadata, seed, estimated cost."""
+    out: dict[str, Any] = {
+        "platform": ref.platform,
+        "request_id": ref.request_id,
+        "tier": ref.tier,
+        "status": status,
+        "video": result.video.model_dump() if result else None,
+        "seed": result.seed if result else None,
+        "estimated_cost_usd": round(estimate.usd, 4) if estimate else None,
+        "job": ref.to_dict(),
+    }
+    if request is not None:
+        out["request"] = {
+            "prompt": request.prompt,
+            "resolution": request.resolution,
+            "duration": request.duration,
+            "aspect_ratio": request.aspect_ratio,
+            "generate_audio": request.generate_audio,
+            "seed": request.seed,
+        }
+    return out
+
+
+def _is_plain(value: Any) -> bool:
+    """True for a literal value that will not change at render time (no Jinja, no XComArg)."""
+    if value is None or isinstance(value, bool | int | float):
+        return True
+    if isinstance(value, str):
+        return "{{" not in value and "{%" not in value
+    if isinstance(value, list | tuple):
+        return all(_is_plain(v) for v in value)
+    return False
+
+
+class SeedanceReferenceToVideoOperator(BaseOperator):
+    """
+    Generate a video with Seedance 2.0 reference-to-video and return its metadata.
+
+    The job is submitted **once**: its id is written to the task state store and to XCom right
+    after the submit, so a retry (worker crash, triggerer restart) reconnects to the job
+    instead of paying for a new one. In deferrable mode the worker slot is released while a
+    :class:`~airflow_provider_seedance.triggers.seedance.SeedanceJobTrigger` waits.
+
+    .. seealso::
+        ``docs/operators.md`` in the project for a how-to.
+
+    :param prompt: Text prompt (<= 5000 characters); refer to inputs as ``@Image1``, ``@Video1``, ``@Audio1``.
+    :param image_urls: Up to 9 reference images (JPEG, PNG, WebP).
+    :param video_urls: Up to 3 reference videos (MP4, MOV).
+    :param audio_urls: Up to 3 reference audio files (MP3, WAV); needs an image or a video.
+    :param resolution: ``480p`` or ``720p`` (platform-dependent).
+    :param duration: ``"auto"`` or 4..15 seconds.
+    :param aspect_ratio: ``auto``, ``21:9``, ``16:9``, ``4:3``, ``1:1``, ``3:4`` or ``9:16``.
+    :param generate_audio: Generate synchronized audio.
+    :param seed: Seed for reproducibility (-1 = random).
+    :param end_user_id: The end user's id, passed to the platform.
+    :param tier: ``standard`` or ``fast``.
+    :param seedance_conn_id: The Seedance connection (platform, key, base URL).
+    :param deferrable: Wait in the triggerer; defaults to ``[operators] default_deferrable``.
+    :param wait_for_completion: Wait for the job; if False, return right after submitting.
+    :param poll_interval: Seconds between status calls.
+    :param timeout: Seconds to wait for the job; the remote job is cancelled past it.
+    :param max_cost_usd: Refuse to submit when the estimated cost is higher.
+    :param input_video_seconds: Combined duration of the reference videos, for a tighter cost
+        estimate (default: the documented maximum, 15 s).
+    :param cancel_on_kill: Cancel the remote job when the task is killed.
+    :param resubmit_unknown: Submit again when an earlier attempt's submit had an unknown
+        outcome (a job may exist and be billed). Off by default: never pay twice.
+    """
+
+    template_fields: Sequence[str] = (
+        "prompt",
+        "image_urls",
+        "video_urls",
+        "audio_urls",
+        "resolution",
+        "duration",
+        "aspect_ratio",
+        "seed",
+        "end_user_id",
+        "tier",
+        "seedance_conn_id",
+    )
+    template_fields_renderers = {"image_urls": "json", "video_urls": "json", "audio_urls": "json"}
+    operator_extra_links = (SeedanceJobLink(),)
+    ui_color = "#f2e6ff"
+
+    def __init__(
+        self,
+        *,
+        prompt: str,
+        image_urls: list[str] | None = None,
+        video_urls: list[str] | None = None,
+        audio_urls: list[str] | None = None,
+        resolution: str = "720p",
+        duration: str | int = "auto",
+        aspect_ratio: str = "auto",
+        generate_audio: bool = True,
+        seed: int | None = None,
+        end_user_id: str | None = None,
+        tier: str = "standard",
+        seedance_conn_id: str = SeedanceHook.default_conn_name,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        wait_for_completion: bool = True,
+        poll_interval: float = 15.0,
+        timeout: float = 3600.0,
+        max_cost_usd: float | None = None,
+        input_video_seconds: float | None = None,
+        cancel_on_kill: bool = True,
+        resubmit_unknown: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.prompt = prompt
+        self.image_urls = image_urls
+        self.video_urls = video_urls
+        self.audio_urls = audio_urls
+        self.resolution = resolution
+        self.duration = duration
+        self.aspect_ratio = aspect_ratio
+        self.generate_audio = generate_audio
+        self.seed = seed
+        self.end_user_id = end_user_id
+        self.tier = tier
+        self.seedance_conn_id = seedance_conn_id
+        self.deferrable = deferrable
+        self.wait_for_completion = wait_for_completion
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.max_cost_usd = max_cost_usd
+        self.input_video_seconds = input_video_seconds
+        self.cancel_on_kill = cancel_on_kill
+        self.resubmit_unknown = resubmit_unknown
+        self._ref: JobRef | None = None
+        if poll_interval <= 0:
+            raise ValueError("poll_interval must be positive")
+        if timeout <= 0:
+            raise ValueError("timeout must be positive")
+        if max_cost_usd is not None and max_cost_usd < 0:
+            raise ValueError("max_cost_usd must not be negative")
+        # Literal inputs are checked at DAG parse time: a bad DAG never reaches a worker.
+        inputs = self._raw_inputs()
+        if all(_is_plain(v) for v in inputs.values()):
+            ReferenceToVideoRequest(**inputs)
+
+    # -- inputs --------------------------------------------------------------------------
+    def _raw_inputs(self) -> dict[str, Any]:
+        values = {name: getattr(self, name) for name in _MODEL_INPUTS}
+        return {k: v for k, v in values.items() if v is not None or k == "prompt"}
+
+    def _inputs(self) -> dict[str, Any]:
+        """Rendered inputs, with template-rendered numbers coerced back from strings."""
+        inputs = self._raw_inputs()
+        seed = inputs.get("seed")
+        if isinstance(seed, str) and seed.strip().lstrip("-").isdigit():
+            inputs["seed"] = int(seed)
+        return inputs
+
+    @cached_property
+    def hook(self) -> SeedanceHook:
+        return SeedanceHook(seedance_conn_id=self.seedance_conn_id)
+
+    def _request_and_estimate(self) -> tuple[ReferenceToVideoRequest, CostEstimate]:
+        try:
+            request = self.hook.build_request(**self._inputs())
+        except SeedanceValidationError as exc:
+            raise AirflowFailException(str(exc)) from exc
+        estimate = estimate_cost(
+            request, platform=self.hook.platform, input_video_seconds=self.input_video_seconds
+        )
+        return request, estimate
+
+    # -- task state store ----------------------------------------------------------------
+    def _store(self, context: Context) -> Any:
+        return context.get("task_state_store")
+
+    def _read_state(self, context: Context) -> dict[str, Any] | None:
+        store = self._store(context)
+        if store is None:
+            self.log.warning("No task_state_store in the context: a retry cannot reconnect to this job")
+            return None
+        try:
+            value = store.get(STATE_KEY)
+        except Exception as exc:
+            self.log.warning("Could not read the task state store (%s); reconnect disabled", exc)
+            return None
+        return value if isinstance(value, dict) else None
+
+    def _write_state(self, context: Context, phase: str, ref: JobRef | None = None) -> None:
+        store = self._store(context)
+        if store is None:
+            return
+        value: dict[str, Any] = {"phase": phase, "at": time.time()}
+        if ref is not None:
+            value["job"] = ref.to_dict()
+        store.set(STATE_KEY, value, retention=STATE_RETENTION)
+
+    # -- execute -------------------------------------------------------------------------
+    def execute(self, context: Context) -> dict[str, Any]:
+        request, estimate = self._request_and_estimate()
+        self.log.info("Estimated cost of this Seedance job: %s", estimate)
+        ref = self._reconnect(context)
+        if ref is None:
+            if self.max_cost_usd is not None and estimate.usd > self.max_cost_usd:
+                raise AirflowFailException(
+                    f"Estimated cost ${estimate.usd:.4f} is above max_cost_usd=${self.max_cost_usd:.4f} "
+                    f"({estimate.basis}); nothing was submitted."
+                )
+            ref = self._submit(context, request)
+        else:
+            status = self.hook.get_status(ref)
+            if status.state is JobState.SUCCEEDED:
+                self.log.info("Seedance job %s already succeeded; not submitting again", ref.request_id)
+                return self._complete(context, ref)
+        self._ref = ref
+        if not self.wait_for_completion:
+            return build_output(ref, None, status="submitted", request=request, estimate=estimate)
+        end_time = time.time() + self._wait_seconds()
+        if self.deferrable:
+            self.defer(
+                trigger=SeedanceJobTrigger(
+                    job=ref.to_dict(),
+                    seedance_conn_id=self.seedance_conn_id,
+                    end_time=end_time,
+                    poll_interval=self.poll_interval,
+                    cancel_on_kill=self.cancel_on_kill,
+                ),
+                method_name="execute_complete",
+                # Backstop beyond the trigger's deadline, so its clean "timeout" event wins.
+                timeout=timedelta(seconds=self._wait_seconds() + self.poll_interval + 60),
+            )
+        return self._wait_sync(context, ref, end_time)
+
+    def _wait_seconds(self) -> float:
+        if self.execution_timeout is not None:
+            return min(self.timeout, self.execution_timeout.total_seconds())
+        return self.timeout
+
+    def _reconnect(self, context: Context) -> JobRef | None:
+        """The job an earlier attempt of this task instance submitted, if it can still be used."""
+        state = self._read_state(context)
+        if not state:
+            return None
+        phase = state.get("phase")
+        if phase in (PHASE_SUBMITTING, PHASE_AMBIGUOUS) and "job" not in state:
+            if self.resubmit_unknown:
+                self.log.warning(
+                    "An earlier submit had an unknown outcome; resubmit_unknown=True: submitting again"
+                )
+                return None
+            raise AirflowFailException(
+                "An earlier attempt of this task sent a submit request whose outcome is unknown: a job may "
+                "exist and be billed. Check the platform's request list before running it again; set "
+                "resubmit_unknown=True to submit anyway."
+            )
+        job = state.get("job")
+        if not isinstance(job, dict):
+            return None
+        ref = JobRef.from_dict(job)
+        try:
+            status = self.hook.get_status(ref)
+        except SeedanceNotFoundError:
+            self.log.warning(
+                "Stored Seedance job %s is unknown to the platform; submitting a new one", ref.request_id
+            )
+            return None
+        if status.state in (JobState.QUEUED, JobState.RUNNING, JobState.SUCCEEDED):
+            self.log.info(
+                "Reconnecting to Seedance job %s (%s) from an earlier attempt",
+                ref.request_id,
+                status.describe(),
+            )
+            self._push_job(context, ref)
+            return ref
+        self.log.warning(
+            "Stored Seedance job %s ended %s; submitting a new one", ref.request_id, status.state.value
+        )
+        return None
+
+    def _submit(self, context: Context, request: ReferenceToVideoRequest) -> JobRef:
+        self._write_state(context, PHASE_SUBMITTING)
+        try:
+            ref = self.hook.submit(request)
+        except SeedanceAmbiguousSubmitError as exc:
+            self._write_state(context, PHASE_AMBIGUOUS)
+            raise AirflowFailException(str(exc)) from exc
+        except (SeedanceRequestRejected, SeedanceAuthError, SeedanceValidationError) as exc:
+            self._clear_state(context)
+            raise AirflowFailException(str(exc)) from exc
+        except SeedanceError:
+            # The request provably never created a job (connect errors, 429): a retry may submit.
+            self._clear_state(context)
+            raise
+        self._write_state(context, PHASE_SUBMITTED, ref)
+        self._push_job(context, ref)
+        self.log.info("Submitted Seedance job %s on %s (%s tier)", ref.request_id, ref.platform, ref.tier)
+        return ref
+
+    def _clear_state(self, context: Context) -> None:
+        store = self._store(context)
+        if store is not None:
+            store.delete(STATE_KEY)
+
+    def _push_job(self, context: Context, ref: JobRef) -> None:
+        ti = context["ti"]
+        ti.xcom_push(key=XCOM_JOB_KEY, value=ref.to_dict())
+        url = self.hook.job_url(ref)
+        if url:
+            ti.xcom_push(key=XCOM_JOB_URL_KEY, value=url)
+
+    # -- waiting -------------------------------------------------------------------------
+    def _wait_sync(self, context: Context, ref: JobRef, end_time: float) -> dict[str, Any]:
+        poller = Poller(ref=ref, end_time=end_time, poll_interval=self.poll_interval)
+        while True:
+            if poller.timed_out(time.time()):
+                return self._finish(context, poller.timeout_event("cancelling it"))
+            try:
+                status = self.hook.get_status(ref)
+            except SeedanceError as exc:
+                self.log.warning("Polling Seedance job %s failed: %s", ref.request_id, exc)
+                event = poller.observe_error(exc)
+                if event is not None:
+                    return self._finish(context, event)
+            else:
+                lines, event = poller.observe(status)
+                for line in lines:
+                    self.log.info(line)
+                if event is not None:
+                    return self._finish(context, event)
+            time.sleep(poller.sleep_for(time.time()))
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Resume after the trigger: everything comes from the event (this is a fresh instance)."""
+        try:
+            event = validate_event(event)
+        except ValueError as exc:
+            raise AirflowException(str(exc)) from exc
+        return self._finish(context, event)
+
+    def _finish(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        ref = JobRef.from_dict(event["job"])
+        self._ref = ref
+        status = event["status"]
+        if status == SUCCESS:
+            return self._complete(context, ref)
+        if status in (TIMEOUT, ERROR):
+            self.log.warning(
+                "Waiting for Seedance job %s ended with %s; cancelling it", ref.request_id, status
+            )
+            self._cancel_quietly(ref)
+        if status in (FAILED, CANCELLED, TIMEOUT, ERROR):
+            self._write_state(context, PHASE_FAILED, ref)
+        raise AirflowException(f"Seedance job {ref.request_id} {status}: {event.get('message')}")
+
+    def _complete(self, context: Context, ref: JobRef) -> dict[str, Any]:
+        request, estimate = self._request_and_estimate()
+        result = self.hook.get_result(ref)
+        self._write_state(context, PHASE_SUCCEEDED, ref)
+        output = build_output(ref, result, status="succeeded", request=request, estimate=estimate)
+        self.log.info(
+            "Seedance job %s succeeded: %s (%s bytes, seed %s)",
+            ref.request_id,
+            result.video.file_name or "video",
+            result.video.file_size,
+            result.seed,
+        )
+        return output
+
+    def _cancel_quietly(self, ref: JobRef) -> str:
+        try:
+            outcome = self.hook.cancel(ref)
+        except Exception as exc:
+            self.log.warning("Cancelling Seedance job %s failed: %s", ref.request_id, exc)
+            return f"failed ({type(exc).__name__})"
+        self.log.info("Cancel of Seedance job %s: %s", ref.request_id, outcome.value)
+        return outcome.value
+
+    def on_kill(self) -> None:
+        """Cancel the remote job when a running (sync) task is killed; deferred kills go to the trigger."""
+        if self.cancel_on_kill and self._ref is not None:
+            self._cancel_quietly(self._ref)

@@ -1,0 +1,107 @@
+"""Sensor that waits for a Seedance job submitted elsewhere (e.g. ``wait_for_completion=False``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from airflow_provider_seedance.client.models import JobRef, JobState
+from airflow_provider_seedance.hooks.seedance import SeedanceHook
+from airflow_provider_seedance.operators.seedance import build_output
+from airflow_provider_seedance.triggers.seedance import SeedanceJobTrigger, validate_event
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class SeedanceJobSensor(BaseSensorOperator):
+    """
+    Wait for a Seedance job by its request id; return the same dict the generation operator does.
+
+    Naturally idempotent across retries: it only reads. A failed, cancelled or expired job
+    fails the task without retrying.
+
+    :param request_id: The job's request id (templated), e.g. from the operator's XCom.
+    :param tier: The job's tier (fal.ai status URLs do not depend on it, other platforms may).
+    :param seedance_conn_id: The Seedance connection.
+    :param deferrable: Wait in the triggerer; defaults to ``[operators] default_deferrable``.
+    """
+
+    template_fields: Sequence[str] = ("request_id", "tier", "seedance_conn_id")
+
+    def __init__(
+        self,
+        *,
+        request_id: str,
+        tier: str = "standard",
+        seedance_conn_id: str = SeedanceHook.default_conn_name,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poke_interval: float = 15.0,
+        timeout: float = 3600.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
+        self.request_id = request_id
+        self.tier = tier
+        self.seedance_conn_id = seedance_conn_id
+        self.deferrable = deferrable
+
+    @cached_property
+    def hook(self) -> SeedanceHook:
+        return SeedanceHook(seedance_conn_id=self.seedance_conn_id)
+
+    def _ref(self) -> JobRef:
+        if self.tier not in ("standard", "fast"):
+            raise AirflowFailException(f"tier must be 'standard' or 'fast', got {self.tier!r}")
+        if not self.request_id or not str(self.request_id).strip():
+            raise AirflowFailException("request_id is empty")
+        return self.hook.job_ref(str(self.request_id).strip(), self.tier)
+
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        ref = self._ref()
+        status = self.hook.get_status(ref)
+        self.log.info("Seedance job %s: %s", ref.request_id, status.describe())
+        if status.state is JobState.SUCCEEDED:
+            result = self.hook.get_result(ref)
+            return PokeReturnValue(is_done=True, xcom_value=build_output(ref, result, status="succeeded"))
+        if status.is_terminal:
+            raise AirflowFailException(f"Seedance job {ref.request_id} {status.describe()}")
+        return False
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        done = self.poke(context)
+        if isinstance(done, PokeReturnValue):
+            return done.xcom_value
+        self.defer(
+            trigger=SeedanceJobTrigger(
+                job=self._ref().to_dict(),
+                seedance_conn_id=self.seedance_conn_id,
+                end_time=time.time() + self.timeout,
+                poll_interval=self.poke_interval,
+                # The sensor does not own the job: never cancel someone else's job.
+                cancel_on_kill=False,
+                cancel_on_timeout=False,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout + self.poke_interval + 60),
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        try:
+            event = validate_event(event)
+        except ValueError as exc:
+            raise AirflowException(str(exc)) from exc
+        ref = JobRef.from_dict(event["job"])
+        if event["status"] != "success":
+            raise AirflowFailException(
+                f"Seedance job {ref.request_id} {event['status']}: {event.get('message')}"
+            )
+        return build_output(ref, self.hook.get_result(ref), status="succeeded")

@@ -1,0 +1,192 @@
+"""Deferrable trigger that waits for a Seedance job in the triggerer, without a worker slot."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_seedance.client.models import CancelOutcome, JobRef
+from airflow_provider_seedance.client.polling import EVENT_STATUSES, Poller, make_event
+from airflow_provider_seedance.hooks.seedance import SeedanceHook
+
+#: Seconds one best-effort cancel may take (well under ``[triggerer] on_kill_timeout``).
+CANCEL_TIMEOUT = 10.0
+_JOB_KEYS = frozenset({"platform", "request_id", "tier", "status_url", "response_url", "cancel_url"})
+
+
+def validate_event(event: dict[str, Any] | None) -> dict[str, Any]:
+    """Check a trigger event strictly: a missing or unknown status is an error, never success."""
+    if not isinstance(event, dict):
+        raise ValueError(f"Seedance trigger returned no event payload: {event!r}")
+    status = event.get("status")
+    if status not in EVENT_STATUSES:
+        raise ValueError(f"Seedance trigger returned an unknown status {status!r}: {event!r}")
+    if not isinstance(event.get("job"), dict) or not event["job"].get("request_id"):
+        raise ValueError(f"Seedance trigger event has no job reference: {event!r}")
+    return event
+
+
+class SeedanceJobTrigger(BaseTrigger):
+    """
+    Poll a Seedance job until it ends, then yield exactly one small event.
+
+    Its kwargs hold only the job's ids (and the unsigned queue URLs fal.ai returned), the
+    connection id and numbers: never a key. The connection is read with ``aget_connection``;
+    one async HTTP client serves the whole run.
+
+    :param job: The job reference (``JobRef.to_dict()``).
+    :param seedance_conn_id: The Seedance connection.
+    :param end_time: Wall-clock deadline (epoch seconds). Past it the remote job is cancelled
+        (when ``cancel_on_timeout``) and a ``timeout`` event is yielded.
+    :param poll_interval: Seconds between status calls.
+    :param max_consecutive_errors: Failed polls in a row tolerated (with backoff) before an ``error`` event.
+    :param cancel_on_kill: Cancel the remote job when a user clears or marks the deferred task.
+    :param cancel_on_timeout: Cancel the remote job when the deadline passes.
+    """
+
+    def __init__(
+        self,
+        *,
+        job: dict[str, str],
+        seedance_conn_id: str = SeedanceHook.default_conn_name,
+        end_time: float,
+        poll_interval: float = 15.0,
+        max_consecutive_errors: int = 5,
+        cancel_on_kill: bool = True,
+        cancel_on_timeout: bool = True,
+    ) -> None:
+        super().__init__()
+        # Kwargs cross Airflow's serialization boundary: fail before storing invalid state.
+        unknown = set(job) - _JOB_KEYS
+        if unknown or not job.get("request_id") or not job.get("platform"):
+            raise ValueError(
+                f"job must be a JobRef dict with platform and request_id, got keys {sorted(job)}"
+            )
+        if poll_interval <= 0:
+            raise ValueError("poll_interval must be positive")
+        if max_consecutive_errors < 1:
+            raise ValueError("max_consecutive_errors must be at least 1")
+        self.job = dict(job)
+        self.seedance_conn_id = seedance_conn_id
+        self.end_time = float(end_time)
+        self.poll_interval = float(poll_interval)
+        self.max_consecutive_errors = int(max_consecutive_errors)
+        self.cancel_on_kill = bool(cancel_on_kill)
+        self.cancel_on_timeout = bool(cancel_on_timeout)
+        self._fired_event = False
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            "airflow_provider_seedance.triggers.seedance.SeedanceJobTrigger",
+            {
+                "job": dict(self.job),
+                "seedance_conn_id": self.seedance_conn_id,
+                "end_time": self.end_time,
+                "poll_interval": self.poll_interval,
+                "max_consecutive_errors": self.max_consecutive_errors,
+                "cancel_on_kill": self.cancel_on_kill,
+                "cancel_on_timeout": self.cancel_on_timeout,
+            },
+        )
+
+    @property
+    def ref(self) -> JobRef:
+        return JobRef.from_dict(self.job)
+
+    def _hook(self) -> SeedanceHook:
+        return SeedanceHook(seedance_conn_id=self.seedance_conn_id)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        ref = self.ref
+        poller = Poller(
+            ref=ref,
+            end_time=self.end_time,
+            poll_interval=self.poll_interval,
+            max_consecutive_errors=self.max_consecutive_errors,
+        )
+        try:
+            hook = self._hook()
+            async with hook.async_client() as client:
+                if client.platform != ref.platform:
+                    raise ValueError(
+                        f"job {ref.request_id} belongs to platform {ref.platform!r} but connection "
+                        f"{self.seedance_conn_id!r} is for {client.platform!r}"
+                    )
+                while True:
+                    if poller.timed_out(time.time()):
+                        note = "the remote job was left running"
+                        if self.cancel_on_timeout:
+                            note = f"cancel: {await self._cancel_quietly(client.cancel(ref))}"
+                        yield self._fire(poller.timeout_event(note))
+                        return
+                    try:
+                        status = await client.status(ref)
+                    except Exception as exc:
+                        event = poller.observe_error(exc)
+                        self.log.warning("Polling Seedance job %s failed: %s", ref.request_id, exc)
+                        if event is not None:
+                            yield self._fire(event)
+                            return
+                    else:
+                        lines, event = poller.observe(status)
+                        for line in lines:
+                            self.log.info(line)
+                        if event is not None:
+                            yield self._fire(event)
+                            return
+                    await asyncio.sleep(poller.sleep_for(time.time()))
+        except Exception as exc:  # never BaseException: CancelledError must propagate to reach on_kill
+            if not self._fired_event:
+                yield self._fire(make_event("error", ref, f"{type(exc).__name__}: {exc}"))
+
+    def _fire(self, event: dict[str, Any]) -> TriggerEvent:
+        self._fired_event = True
+        return TriggerEvent(event)
+
+    async def _cancel_quietly(self, cancel: Any) -> str:
+        """Await a cancel call, bounded and best-effort; return a note for logs and the event."""
+        try:
+            outcome: CancelOutcome = await asyncio.wait_for(cancel, timeout=CANCEL_TIMEOUT)
+        except Exception as exc:
+            self.log.warning("Cancelling Seedance job %s failed: %s", self.job["request_id"], exc)
+            return f"failed ({type(exc).__name__})"
+        self.log.info("Cancel of Seedance job %s: %s", self.job["request_id"], outcome.value)
+        return outcome.value
+
+    async def _still_deferred(self) -> bool:
+        """True when the task instance is still DEFERRED: a reassignment, not a user action.
+
+        Guards against apache/airflow#73454, where a triggerer hands its triggers to another one
+        and calls ``on_kill`` on each.
+        """
+        ti = self.task_instance
+        if ti is None:
+            return False
+        try:
+            from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+            from asgiref.sync import sync_to_async
+
+            states = await sync_to_async(RuntimeTaskInstance.get_task_states)(
+                dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id], map_index=ti.map_index
+            )
+        except Exception as exc:
+            self.log.warning("Could not read the task's state before cancelling: %s", exc)
+            return False
+        return states.get(ti.run_id, {}).get(ti.task_id) == "deferred"
+
+    async def on_kill(self) -> None:
+        """Cancel the remote job, best-effort and bounded, when a user kills the deferred task."""
+        if not self.cancel_on_kill or self._fired_event:
+            return
+        if await self._still_deferred():
+            self.log.info(
+                "Task is still deferred (trigger reassignment); not cancelling %s", self.job["request_id"]
+            )
+            return
+        hook = self._hook()
+        note = await self._cancel_quietly(hook.acancel(self.ref))
+        self.log.info("on_kill: Seedance job %s cancel %s", self.job["request_id"], note)
