@@ -13,7 +13,7 @@ import uuid
 from http import HTTPStatus
 from typing import Any
 
-_FAL_TYPES = {
+FAL_ERROR_TYPES = {
     400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
@@ -89,14 +89,20 @@ def error_body(
     message = message or reason(status)
     headers: dict[str, str] = {}
     if platform == "fal":
-        error_type = error or _FAL_TYPES.get(status, "internal_error" if status >= 500 else "bad_request")
+        error_type = error or FAL_ERROR_TYPES.get(
+            status, "internal_error" if status >= 500 else "bad_request"
+        )
         headers["X-Fal-Error-Type"] = error_type
         headers["x-fal-request-id"] = str(uuid.uuid4())
         return {"detail": message, "error_type": error_type}, headers
     if platform == "oxen":
         error_type = error or _OXEN_TYPES.get(status, "error")
         return (
-            {"error": {"type": error_type, "title": message}, "status": "error", "status_message": error_type},
+            {
+                "error": {"type": error_type, "title": message},
+                "status": "error",
+                "status_message": error_type,
+            },
             headers,
         )
     if platform == "aihubmax":

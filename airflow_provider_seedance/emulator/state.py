@@ -7,11 +7,11 @@ import bisect
 import random
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from airflow_provider_seedance.emulator.config import EmulatorConfig
-from airflow_provider_seedance.emulator.faults import FaultRegistry
+from airflow_provider_seedance.emulator.faults import Fault, FaultRegistry
 
 QUEUED = "queued"
 RUNNING = "running"
@@ -140,7 +140,8 @@ class Job:
 
     def summary(self, now: float) -> dict[str, Any]:
         return {
-            "platform": self.platform,
+            "platform": self.extra.get("vendor", self.platform),
+            "dialect": self.platform,
             "request_id": self.request_id,
             "tier": self.tier,
             "model": self.model,
@@ -166,6 +167,7 @@ class EmulatorState:
         self.config = config
         self.initial = EmulatorConfig(**vars(config))
         self.faults = FaultRegistry()
+        self.initial_faults: list[Fault] = []
         self.clock = Clock(manual=config.manual_clock)
         self.jobs: dict[str, Job] = {}
         self.requests: deque[dict[str, Any]] = deque(maxlen=MAX_REQUEST_LOG)
@@ -173,10 +175,17 @@ class EmulatorState:
         self._seq = 0
         self._submit_times: dict[str, list[float]] = {}
 
+    def add_initial_fault(self, fault: Fault) -> None:
+        """Register a start-up fault (``--fault``); :meth:`reset` re-arms it."""
+        self.initial_faults.append(replace(fault))
+        self.faults.add(fault)
+
     def reset(self) -> None:
-        """Forget jobs, requests and faults; restore the start-up configuration and clock."""
+        """Forget jobs, requests and run-time faults; restore the start-up config, faults and clock."""
         self.config.__dict__.update(vars(self.initial))
         self.faults.clear()
+        for fault in self.initial_faults:
+            self.faults.add(replace(fault))
         self.clock = Clock(manual=self.config.manual_clock)
         self.jobs.clear()
         self.requests.clear()

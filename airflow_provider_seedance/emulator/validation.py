@@ -81,7 +81,9 @@ def check_media(lists: dict[str, tuple[Any, int]]) -> tuple[list[Problem], dict[
             )
         for i, url in enumerate(value):
             if not isinstance(url, str) or not url.strip():
-                problems.append(Problem(f"{field}[{i}]", "Input should be a valid URL string", "url_type", url))
+                problems.append(
+                    Problem(f"{field}[{i}]", "Input should be a valid URL string", "url_type", url)
+                )
     names = list(lists)
     total = sum(counts.values())
     if total > MAX_FILES:

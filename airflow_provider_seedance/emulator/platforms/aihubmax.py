@@ -1,0 +1,182 @@
+"""AIHubMax unified tasks (EvoLink dialect) for Seedance 2.0 reference-to-video (api-dialects §3).
+
+Quirk reproduced: once a task finishes, the first poll reports ``status: "completed"`` with
+``results: null`` and ``progress`` < 100; the next poll carries the result URL. There is no
+cancel endpoint.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request  # noqa: TC002 - FastAPI resolves it at run time
+from starlette.responses import JSONResponse
+
+from airflow_provider_seedance.emulator.common import (
+    BadBody,
+    check_auth,
+    create_job,
+    error_response,
+    get_state,
+    json_response,
+    media_url,
+    read_json_object,
+)
+from airflow_provider_seedance.emulator.errors import error_body
+from airflow_provider_seedance.emulator.state import (
+    CANCELLED,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    EmulatorState,
+    Job,
+)
+from airflow_provider_seedance.emulator.validation import (
+    ADAPTIVE_ASPECT_RATIOS,
+    DURATION_INTS,
+    MAX_AUDIOS,
+    MAX_IMAGES,
+    MAX_VIDEOS,
+    Problem,
+    check_bool,
+    check_enum,
+    check_media,
+    check_prompt,
+    check_seed,
+)
+
+MODELS = {"seedance-2.0-reference-to-video": "standard", "seedance-2.0-fast-reference-to-video": "fast"}
+RESOLUTIONS = ("480p", "720p")
+STATUS_NAMES = {
+    QUEUED: "pending",
+    RUNNING: "processing",
+    SUCCEEDED: "completed",
+    FAILED: "failed",
+    CANCELLED: "cancelled",
+}
+CREDITS_PER_SECOND = 10
+_ALPHABET = string.ascii_lowercase + string.digits
+
+router = APIRouter()
+
+
+def validate(body: dict[str, Any]) -> list[Problem]:
+    problems = check_prompt(body.get("prompt"))
+    media_problems, _ = check_media(
+        {
+            "image_urls": (body.get("image_urls"), MAX_IMAGES),
+            "video_urls": (body.get("video_urls"), MAX_VIDEOS),
+            "audio_urls": (body.get("audio_urls"), MAX_AUDIOS),
+        }
+    )
+    problems += media_problems
+    problems += check_enum(body, "resolution", RESOLUTIONS)
+    problems += check_enum(body, "aspect_ratio", ADAPTIVE_ASPECT_RATIOS)
+    problems += check_enum(body, "duration", DURATION_INTS)
+    problems += check_bool(body, "generate_audio")
+    problems += check_seed(body)
+    return problems
+
+
+def _task_id(now_unix: float) -> str:
+    suffix = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    return f"task-unified-{int(now_unix)}-{suffix}"
+
+
+def _video_duration(body: dict[str, Any]) -> int:
+    duration = body.get("duration", 5)
+    return duration if isinstance(duration, int) and not isinstance(duration, bool) and duration > 0 else 5
+
+
+@router.post("/v1/videos/generations", name="aihubmax.submit")
+async def submit(request: Request) -> JSONResponse:
+    if (denied := check_auth(request, "aihubmax")) is not None:
+        return denied
+    try:
+        body = await read_json_object(request)
+    except BadBody as exc:
+        return error_response("aihubmax", 400, str(exc))
+    model = body.get("model")
+    if model not in MODELS:
+        data, headers = error_body("aihubmax", 422, f"Model not found: {model}", param="model")
+        data["error"]["code"] = "model_not_found"
+        data["error"]["type"] = "validation_error"
+        return JSONResponse(data, status_code=422, headers=headers)
+    if problems := validate(body):
+        first = problems[0]
+        message = "; ".join(f"{p.field}: {p.message}" for p in problems)
+        return error_response("aihubmax", 400, message, param=first.field.split("[")[0])
+    state = get_state(request)
+    task_id = _task_id(state.clock.wall())
+    duration = _video_duration(body)
+    job = create_job(
+        state,
+        platform="aihubmax",
+        request_id=task_id,
+        route="aihubmax.submit",
+        tier=MODELS[model],
+        model=model,
+        prompt=body.get("prompt"),
+        params=body,
+        seed=body.get("seed"),
+        duration=duration,
+    )
+    return json_response(_view(request, state, job, poll=False))
+
+
+def _view(request: Request, state: EmulatorState, job: Job, *, poll: bool = True) -> dict[str, Any]:
+    now = state.now()
+    phase = job.phase(now)
+    progress = job.progress(now)
+    results: list[str] | None = None
+    if phase == SUCCEEDED:
+        if poll and job.completed_polls == 0:
+            progress = 95  # quirk: "completed" before results are filled in
+        else:
+            results = [media_url(request, job)]
+        if poll:
+            job.completed_polls += 1
+    data: dict[str, Any] = {
+        "created": int(state.clock.wall(job.submitted_at)),
+        "id": job.request_id,
+        "model": job.model,
+        "object": "video.generation.task",
+        "progress": progress,
+        "status": STATUS_NAMES[phase],
+        "results": results,
+        "error": None,
+        "task_info": {
+            "can_cancel": phase in (QUEUED, RUNNING),
+            "estimated_time": int(job.queue_seconds + job.run_seconds) + 1,
+            "video_duration": job.duration,
+        },
+        "type": "video",
+        "usage": {
+            "billing_rule": "per_second",
+            "credits_reserved": CREDITS_PER_SECOND * job.duration,
+            "user_group": "default",
+        },
+    }
+    if phase == FAILED:
+        failure = job.failure
+        data["error"] = {
+            "code": (failure.code if failure else None) or "generation_failed",
+            "message": (failure.message if failure else None) or "Video generation failed upstream",
+            "type": "task_error",
+        }
+    return data
+
+
+@router.get("/v1/tasks/{task_id}", name="aihubmax.status")
+async def get_task(request: Request, task_id: str) -> JSONResponse:
+    if (denied := check_auth(request, "aihubmax")) is not None:
+        return denied
+    state = get_state(request)
+    job = state.get_job("aihubmax", task_id)
+    if job is None:
+        return error_response("aihubmax", 404, f"Task not found: {task_id}", param="task_id")
+    return json_response(_view(request, state, job))

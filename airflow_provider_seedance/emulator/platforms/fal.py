@@ -1,0 +1,269 @@
+"""fal.ai queue API for ``bytedance/seedance-2.0[/fast]/reference-to-video`` (api-dialects §1).
+
+Quirks reproduced: the returned ``status_url`` / ``response_url`` / ``cancel_url`` drop the
+``[fast/]reference-to-video`` path (``/bytedance/seedance-2.0/requests/{id}``); status answers 202
+while queued/running and 200 when ``COMPLETED``; a failed job is ``COMPLETED`` with ``error`` and
+``error_type`` and its result is an HTTP error; cancel answers 202 ``CANCELLATION_REQUESTED``,
+400 ``ALREADY_COMPLETED`` or 404.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request  # noqa: TC002 - FastAPI resolves it at run time
+from starlette.responses import JSONResponse
+
+from airflow_provider_seedance.emulator.common import (
+    BadBody,
+    check_auth,
+    create_job,
+    error_response,
+    get_state,
+    iso,
+    json_response,
+    media_url,
+    read_json_object,
+    root_url,
+)
+from airflow_provider_seedance.emulator.errors import FAL_ERROR_TYPES
+from airflow_provider_seedance.emulator.state import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
+from airflow_provider_seedance.emulator.validation import (
+    DURATION_STRINGS,
+    FAL_ASPECT_RATIOS,
+    MAX_AUDIOS,
+    MAX_IMAGES,
+    MAX_VIDEOS,
+    Problem,
+    check_bool,
+    check_enum,
+    check_media,
+    check_prompt,
+    check_seed,
+)
+
+APP = "/bytedance/seedance-2.0"
+ENDPOINTS = {"standard": f"{APP}/reference-to-video", "fast": f"{APP}/fast/reference-to-video"}
+RESOLUTIONS = ("480p", "720p")
+DEFAULT_FAILURE = ("runner_disconnected", "Runner disconnected")
+
+router = APIRouter()
+
+
+def _headers(request_id: str) -> dict[str, str]:
+    return {"x-fal-request-id": request_id}
+
+
+def validate(body: dict[str, Any]) -> list[Problem]:
+    problems = check_prompt(body.get("prompt"))
+    media_problems, _ = check_media(
+        {
+            "image_urls": (body.get("image_urls"), MAX_IMAGES),
+            "video_urls": (body.get("video_urls"), MAX_VIDEOS),
+            "audio_urls": (body.get("audio_urls"), MAX_AUDIOS),
+        }
+    )
+    problems += media_problems
+    problems += check_enum(body, "resolution", RESOLUTIONS)
+    problems += check_enum(body, "duration", DURATION_STRINGS)
+    problems += check_enum(body, "aspect_ratio", FAL_ASPECT_RATIOS)
+    problems += check_bool(body, "generate_audio")
+    problems += check_seed(body)
+    if "end_user_id" in body and body["end_user_id"] is not None and not isinstance(body["end_user_id"], str):
+        problems.append(Problem("end_user_id", "Input should be a valid string", "string_type"))
+    return problems
+
+
+def _validation_error(problems: list[Problem]) -> JSONResponse:
+    detail = [
+        {
+            "loc": ["body", *p.field.replace("]", "").split("[")],
+            "msg": p.message,
+            "type": p.type,
+            "input": p.value,
+            "url": f"https://docs.fal.ai/errors#{p.type}",
+        }
+        for p in problems
+    ]
+    return JSONResponse({"detail": detail}, status_code=422, headers={"X-Fal-Retryable": "false"})
+
+
+def _urls(request: Request, request_id: str) -> dict[str, str]:
+    base = f"{root_url(request)}{APP}/requests/{request_id}"
+    return {"response_url": base, "status_url": f"{base}/status", "cancel_url": f"{base}/cancel"}
+
+
+async def _submit(request: Request, tier: str) -> JSONResponse:
+    if (denied := check_auth(request, "fal")) is not None:
+        return denied
+    try:
+        body = await read_json_object(request)
+    except BadBody as exc:
+        return JSONResponse(
+            {"detail": [{"loc": ["body"], "msg": str(exc), "type": "json_invalid"}]}, status_code=422
+        )
+    if problems := validate(body):
+        return _validation_error(problems)
+    state = get_state(request)
+    request_id = str(uuid.uuid4())
+    duration = body.get("duration") or "auto"
+    job = create_job(
+        state,
+        platform="fal",
+        request_id=request_id,
+        route="fal.submit",
+        tier=tier,
+        model=ENDPOINTS[tier].lstrip("/"),
+        prompt=body.get("prompt"),
+        params=body,
+        seed=body.get("seed"),
+        duration=5 if duration == "auto" else int(duration),
+        extra={"webhook": request.query_params.get("fal_webhook")},
+    )
+    data = {
+        "status": "IN_QUEUE",
+        "request_id": request_id,
+        **_urls(request, request_id),
+        "queue_position": state.queue_position(job, state.now()),
+    }
+    return json_response(data, headers=_headers(request_id))
+
+
+@router.post(ENDPOINTS["standard"], name="fal.submit")
+async def submit_standard(request: Request) -> JSONResponse:
+    return await _submit(request, "standard")
+
+
+@router.post(ENDPOINTS["fast"], name="fal.submit_fast")
+async def submit_fast(request: Request) -> JSONResponse:
+    return await _submit(request, "fast")
+
+
+def _not_found(request_id: str) -> JSONResponse:
+    return JSONResponse(
+        {"status": "NOT_FOUND", "detail": f"Request {request_id} not found"},
+        status_code=404,
+        headers=_headers(request_id),
+    )
+
+
+def _failure(job: Job) -> tuple[str, str, int]:
+    """(error_type, message, result HTTP status) of a failed or cancelled job."""
+    if job.cancelled_at is not None:
+        return "client_cancelled", "Request was cancelled by the client", 499
+    failure = job.failure
+    assert failure is not None
+    error_type = failure.code or DEFAULT_FAILURE[0]
+    message = failure.message or (DEFAULT_FAILURE[1] if error_type == DEFAULT_FAILURE[0] else error_type)
+    status = failure.http_status or _FAL_TYPES_STATUS.get(error_type, 500)
+    return error_type, message, status
+
+
+_FAL_TYPES_STATUS = {v: k for k, v in FAL_ERROR_TYPES.items()} | {
+    "startup_timeout": 504,
+    "runner_connection_timeout": 503,
+    "runner_disconnected": 503,
+    "runner_connection_refused": 503,
+    "runner_connection_error": 503,
+    "runner_server_error": 500,
+    "client_disconnected": 499,
+    "internal_error": 500,
+    "request_timeout": 504,
+}
+
+
+def _logs(request: Request, job: Job, now: float, with_logs: bool) -> list[dict[str, Any]] | None:
+    if not with_logs:
+        return None
+    entries: list[tuple[str, float]] = []
+    if now >= job.started_at:
+        entries.append(("Starting Seedance 2.0 reference-to-video generation", job.started_at))
+    if job.phase(now) == SUCCEEDED:
+        entries.append(("Video generated", job.finished_at))
+    clock = get_state(request).clock
+    return [
+        {"message": msg, "level": "INFO", "source": "user", "timestamp": iso(clock.wall(t))}
+        for msg, t in entries
+    ]
+
+
+@router.get(APP + "/requests/{request_id}/status", name="fal.status")
+async def status(request: Request, request_id: str) -> JSONResponse:
+    if (denied := check_auth(request, "fal")) is not None:
+        return denied
+    state = get_state(request)
+    job = state.get_job("fal", request_id)
+    if job is None:
+        return _not_found(request_id)
+    now = state.now()
+    phase = job.phase(now)
+    with_logs = request.query_params.get("logs", "").lower() in ("1", "true", "yes")
+    data: dict[str, Any] = {"request_id": request_id, **_urls(request, request_id)}
+    if phase == QUEUED:
+        data |= {"status": "IN_QUEUE", "queue_position": state.queue_position(job, now), "logs": None}
+        return json_response(data, 202, _headers(request_id))
+    if phase == RUNNING:
+        data |= {"status": "IN_PROGRESS", "logs": _logs(request, job, now, with_logs)}
+        return json_response(data, 202, _headers(request_id))
+    ended = job.ended_at(now) or now
+    data |= {
+        "status": "COMPLETED",
+        "logs": _logs(request, job, now, with_logs),
+        "metrics": {"inference_time": round(max(0.0, ended - job.started_at), 3)}
+        if phase != CANCELLED
+        else {},
+    }
+    if phase in (FAILED, CANCELLED):
+        error_type, message, _ = _failure(job)
+        data |= {"error": message, "error_type": error_type}
+    return json_response(data, 200, _headers(request_id))
+
+
+@router.get(APP + "/requests/{request_id}", name="fal.result")
+async def result(request: Request, request_id: str) -> JSONResponse:
+    if (denied := check_auth(request, "fal")) is not None:
+        return denied
+    state = get_state(request)
+    job = state.get_job("fal", request_id)
+    if job is None:
+        return _not_found(request_id)
+    phase = job.phase(state.now())
+    if phase in (QUEUED, RUNNING):
+        return error_response(
+            "fal",
+            400,
+            f"Request {request_id} is still in progress",
+            error="request_in_progress",
+            headers=_headers(request_id),
+        )
+    if phase in (FAILED, CANCELLED):
+        error_type, message, http_status = _failure(job)
+        return error_response("fal", http_status, message, error=error_type, headers=_headers(request_id))
+    assert phase == SUCCEEDED
+    data = {
+        "video": {
+            "url": media_url(request, job),
+            "content_type": "video/mp4",
+            "file_name": f"{request_id}.mp4",
+            "file_size": job.video_size,
+        },
+        "seed": job.seed,
+    }
+    return json_response(data, 200, _headers(request_id))
+
+
+@router.put(APP + "/requests/{request_id}/cancel", name="fal.cancel")
+async def cancel(request: Request, request_id: str) -> JSONResponse:
+    if (denied := check_auth(request, "fal")) is not None:
+        return denied
+    state = get_state(request)
+    job = state.get_job("fal", request_id)
+    if job is None:
+        return _not_found(request_id)
+    now = state.now()
+    if job.phase(now) in (QUEUED, RUNNING):
+        job.cancelled_at = now
+        return json_response({"status": "CANCELLATION_REQUESTED"}, 202, _headers(request_id))
+    return json_response({"status": "ALREADY_COMPLETED"}, 400, _headers(request_id))

@@ -1,0 +1,224 @@
+"""Oxen.ai async queue for ``bytedance-seedance-2-0[-fast]-reference-to-video`` (api-dialects §2).
+
+Quirk reproduced: enqueue only checks the model, ``num_generations`` and auth; parameter errors
+surface later, when the generation would start, as ``status: "failed"`` with an
+``error_message`` like ``Getting model response error: 422 - Value error, ...``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request  # noqa: TC002 - FastAPI resolves it at run time
+from starlette.responses import JSONResponse  # noqa: TC002
+
+from airflow_provider_seedance.emulator.common import (
+    BadBody,
+    check_auth,
+    create_job,
+    error_response,
+    get_state,
+    iso,
+    json_response,
+    media_url,
+    read_json_object,
+)
+from airflow_provider_seedance.emulator.state import (
+    CANCELLED,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    EmulatorState,
+    Failure,
+    Job,
+)
+from airflow_provider_seedance.emulator.validation import (
+    ADAPTIVE_ASPECT_RATIOS,
+    DURATION_INTS,
+    DURATION_STRINGS,
+    FAL_ASPECT_RATIOS,
+    MAX_AUDIOS,
+    MAX_IMAGES,
+    MAX_VIDEOS,
+    Problem,
+    check_bool,
+    check_enum,
+    check_media,
+    check_prompt,
+    check_seed,
+)
+
+MODELS = {
+    "bytedance-seedance-2-0-reference-to-video": "standard",
+    "bytedance-seedance-2-0-fast-reference-to-video": "fast",
+}
+RESOLUTIONS = ("480p", "720p", "1080p", "4k")
+STATUS_NAMES = {
+    QUEUED: "queued",
+    RUNNING: "processing",
+    SUCCEEDED: "succeeded",
+    FAILED: "failed",
+    CANCELLED: "cancelled",
+}
+ACTIVE = ("queued", "processing")
+DEFAULT_FAILURE = "Getting model response error: 500 - Internal error while generating the video"
+
+router = APIRouter()
+
+
+def validate(body: dict[str, Any]) -> list[Problem]:
+    problems = check_prompt(body.get("prompt"))
+    media_problems, _ = check_media(
+        {
+            "input_images": (body.get("input_images"), MAX_IMAGES),
+            "input_videos": (body.get("input_videos"), MAX_VIDEOS),
+            "input_audios": (body.get("input_audios"), MAX_AUDIOS),
+        }
+    )
+    problems += media_problems
+    problems += check_enum(body, "resolution", RESOLUTIONS)
+    # the schema changed: seed-era string durations and current integer durations both pass
+    duration = body.get("duration")
+    if isinstance(duration, str):
+        problems += check_enum(body, "duration", DURATION_STRINGS)
+    else:
+        problems += check_enum(body, "duration", DURATION_INTS)
+    aspect = body.get("aspect_ratio")
+    if aspect is not None and aspect not in FAL_ASPECT_RATIOS and aspect not in ADAPTIVE_ASPECT_RATIOS:
+        problems += check_enum(body, "aspect_ratio", ADAPTIVE_ASPECT_RATIOS)
+    problems += check_bool(body, "generate_audio")
+    problems += check_bool(body, "watermark")
+    problems += check_seed(body)
+    return problems
+
+
+def _duration(value: Any) -> int:
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return 5
+
+
+@router.post("/api/ai/queue", name="oxen.submit")
+async def submit(request: Request) -> JSONResponse:
+    if (denied := check_auth(request, "oxen")) is not None:
+        return denied
+    try:
+        body = await read_json_object(request)
+    except BadBody as exc:
+        return error_response("oxen", 400, str(exc))
+    model = body.get("model")
+    if model not in MODELS:
+        return error_response("oxen", 404, f"Model not found: {model}")
+    count = body.get("num_generations", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 4:
+        return error_response("oxen", 400, "num_generations must be an integer between 1 and 4")
+    failure = None
+    if problems := validate(body):
+        detail = "; ".join(f"{p.field}: {p.message}" for p in problems)
+        failure = Failure(
+            code="model_error",
+            message=f"Getting model response error: 422 - Value error, {detail}",
+            at_start=True,
+        )
+    state = get_state(request)
+    generations = []
+    for _ in range(count):
+        generation_id = str(uuid.uuid4())
+        create_job(
+            state,
+            platform="oxen",
+            request_id=generation_id,
+            route="oxen.submit",
+            tier=MODELS[model],
+            model=model,
+            prompt=body.get("prompt"),
+            params=body,
+            seed=body.get("seed"),
+            duration=_duration(body.get("duration")),
+            failure=failure,
+            extra={"namespace": body.get("target_namespace")},
+        )
+        generations.append({"generation_id": generation_id, "status": "queued"})
+    return json_response({"generations": generations})
+
+
+def _view(request: Request, state: EmulatorState, job: Job) -> dict[str, Any]:
+    now = state.now()
+    phase = job.phase(now)
+    ended = job.ended_at(now)
+    params = {k: v for k, v in job.params.items() if k not in ("model", "prompt")}
+    data: dict[str, Any] = {
+        "generation_id": job.request_id,
+        "model_name": job.model,
+        "prompt": job.prompt,
+        "media_type": "video",
+        "status": STATUS_NAMES[phase],
+        "result_url": media_url(request, job) if phase == SUCCEEDED else None,
+        "error_message": None,
+        "enqueued_at": iso(state.clock.wall(job.submitted_at)),
+        "started_at": iso(state.clock.wall(job.started_at))
+        if now >= job.started_at and phase != CANCELLED
+        else None,
+        "completed_at": iso(state.clock.wall(ended)) if ended is not None else None,
+        "namespace": job.extra.get("namespace"),
+        "seed": job.seed,
+        **params,
+    }
+    if phase == FAILED:
+        failure = job.failure
+        data["error_message"] = (failure.message if failure else None) or DEFAULT_FAILURE
+    return data
+
+
+def _not_found() -> JSONResponse:
+    return error_response(
+        "oxen", 404, "The requested resource could not be found", error="resource_not_found"
+    )
+
+
+@router.get("/api/ai/queue", name="oxen.list")
+async def list_generations(request: Request) -> JSONResponse:
+    if (denied := check_auth(request, "oxen")) is not None:
+        return denied
+    state = get_state(request)
+    wanted = request.query_params.get("status")
+    model = request.query_params.get("model")
+    items = []
+    for job in state.jobs.values():
+        if job.platform != "oxen" or (model and job.model != model):
+            continue
+        view = _view(request, state, job)
+        if (wanted and view["status"] != wanted) or (not wanted and view["status"] not in ACTIVE):
+            continue
+        items.append(view)
+    return json_response({"count": len(items), "generations": items})
+
+
+@router.get("/api/ai/queue/{generation_id}", name="oxen.status")
+async def get_generation(request: Request, generation_id: str) -> JSONResponse:
+    if (denied := check_auth(request, "oxen")) is not None:
+        return denied
+    state = get_state(request)
+    job = state.get_job("oxen", generation_id)
+    if job is None:
+        return _not_found()
+    return json_response(_view(request, state, job))
+
+
+@router.delete("/api/ai/queue/{generation_id}", name="oxen.cancel")
+async def cancel_generation(request: Request, generation_id: str) -> JSONResponse:
+    if (denied := check_auth(request, "oxen")) is not None:
+        return denied
+    state = get_state(request)
+    job = state.get_job("oxen", generation_id)
+    if job is None:
+        return _not_found()
+    now = state.now()
+    if job.phase(now) in (QUEUED, RUNNING):  # no effect once terminal
+        job.cancelled_at = now
+    return json_response({"status": "success", "generation_id": generation_id})

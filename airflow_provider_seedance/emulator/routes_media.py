@@ -1,0 +1,70 @@
+"""``GET/HEAD /_media/{request_id}.mp4?expires=…&sig=…``: the finished job's MP4, streamed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter
+from starlette.requests import Request  # noqa: TC002 - FastAPI resolves it at run time
+from starlette.responses import Response, StreamingResponse
+
+from airflow_provider_seedance.emulator import media
+from airflow_provider_seedance.emulator.common import get_state
+from airflow_provider_seedance.emulator.state import SUCCEEDED
+
+router = APIRouter()
+
+
+def _xml_error(status: int, code: str, message: str) -> Response:
+    body = (
+        "<?xml version='1.0' encoding='UTF-8'?>"
+        f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    )
+    return Response(body, status_code=status, media_type="application/xml")
+
+
+async def _stream(layout: media.VideoLayout, start: int, end: int) -> AsyncIterator[bytes]:
+    for chunk in layout.iter_bytes(start, end):
+        yield chunk
+
+
+@router.api_route("/_media/{request_id}.mp4", methods=["GET", "HEAD"], name="media")
+async def get_media(request: Request, request_id: str) -> Response:
+    state = get_state(request)
+    try:
+        expires = int(request.query_params.get("expires", ""))
+    except ValueError:
+        return _xml_error(403, "AccessDenied", "Missing or malformed expires parameter.")
+    if not media.check_signature(request_id, expires, request.query_params.get("sig", "")):
+        return _xml_error(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+        )
+    if state.clock.wall() > expires:
+        return _xml_error(403, "ExpiredToken", f"Request signature expired at: {expires}")
+    job = state.jobs.get(request_id)
+    if job is None or job.phase(state.now()) != SUCCEEDED:
+        return _xml_error(404, "NoSuchKey", "The specified key does not exist.")
+    layout = media.video_layout(job.request_id, job.seed, job.video_size)
+    size = layout.size
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Type": media.CONTENT_TYPE,
+        "Content-Disposition": f'inline; filename="{request_id}.mp4"',
+        "ETag": f'"{request_id}-{job.seed}-{size}"',
+        "Cache-Control": "private, max-age=0",
+    }
+    start, end, status = 0, size - 1, 200
+    try:
+        wanted = media.parse_range(request.headers.get("range"), size)
+    except ValueError:
+        return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
+    if wanted is not None:
+        start, end = wanted
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    headers["Content-Length"] = str(end - start + 1)
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers)
+    return StreamingResponse(_stream(layout, start, end), status_code=status, headers=headers)
