@@ -29,3 +29,5 @@ def seedance_connection(monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
         return conn_id
 
     return define
+
+pytest_plugins = ["tests.support.gcs_emulator"]

@@ -1,0 +1,436 @@
+"""Archive one video stream into Google Cloud Storage: verified, exactly once. Airflow-free.
+
+:class:`GCSVideoArchiver` pipes a :class:`~airflow_provider_seedance.client.download.DownloadStream`
+into a resumable upload (``blob.open("wb")``, constant memory) and guarantees:
+
+* **Nothing partial.** The upload is finalized only after the download delivered exactly the
+  announced number of bytes; a broken download abandons the upload session, so no object appears.
+* **Verified.** The CRC32C computed while streaming must equal the ``crc32c`` GCS reports for the
+  new object (and the size must match); otherwise the new generation is deleted and
+  :class:`ChecksumMismatchError` is raised.
+* **Exactly once.** Objects are created with ``if_generation_match=0`` (or, with
+  ``replace=True``, the generation that was inspected), so a concurrent writer is never
+  overwritten. After verification the object's metadata gets ``seedance-crc32c``: a retry that
+  finds an object from the same platform job whose GCS checksum equals that recorded value is
+  done without downloading or uploading anything. Any other existing object is compared by
+  checksum (streaming the video once, without uploading); different content raises
+  :class:`ObjectExistsError` and the object is left untouched, unless ``replace=True``.
+
+google-cloud-storage is imported only inside functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from airflow_provider_seedance.client.download import (
+    DEFAULT_CHUNK_SIZE,
+    DownloadStream,
+    MediaSource,
+    run_download_attempts,
+)
+from airflow_provider_seedance.client.errors import SeedanceError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    import httpx
+    from google.cloud import storage
+
+log = logging.getLogger(__name__)
+
+#: Metadata key holding the CRC32C verified at upload time (marks a complete, verified archive).
+VERIFIED_CRC32C_KEY = "seedance-crc32c"
+PLATFORM_KEY = "seedance-platform"
+REQUEST_ID_KEY = "seedance-request-id"
+#: GCS limit: custom metadata keys and values together at most 8 KiB.
+METADATA_LIMIT_BYTES = 8 * 1024
+#: The prompt gets at most this many bytes of metadata (it is also capped by the total limit).
+PROMPT_LIMIT_BYTES = 4 * 1024
+#: Any other metadata value is cut to this many bytes.
+VALUE_LIMIT_BYTES = 512
+#: Room kept free for ``seedance-crc32c`` (added after upload) and ``seedance-prompt-truncated``.
+_RESERVED_BYTES = 128
+#: Resumable uploads need chunk sizes in multiples of 256 KiB.
+CHUNK_MULTIPLE = 256 * 1024
+DEFAULT_UPLOAD_CHUNK_SIZE = 8 * 1024 * 1024
+
+
+class GCSArchiveError(SeedanceError):
+    """Archiving a video into Google Cloud Storage failed."""
+
+
+class ObjectExistsError(GCSArchiveError):
+    """The destination object exists with different content; it was left untouched."""
+
+
+class ChecksumMismatchError(GCSArchiveError):
+    """GCS stored different bytes than were downloaded; the new object was deleted."""
+
+
+@dataclass(frozen=True)
+class ArchiveResult:
+    """Where the video now lives, and whether this call uploaded it."""
+
+    bucket: str
+    object_name: str
+    size: int
+    crc32c: str
+    generation: int | None
+    uploaded: bool
+
+    @property
+    def uri(self) -> str:
+        return f"gs://{self.bucket}/{self.object_name}"
+
+
+class _PreconditionLost(Exception):
+    """Somebody else created the object while we were uploading (HTTP 412)."""
+
+    def __init__(self, crc32c: str | None, size: int | None) -> None:
+        super().__init__("precondition failed")
+        self.crc32c = crc32c
+        self.size = size
+
+
+def truncate_utf8(text: str, max_bytes: int) -> str:
+    """Cut ``text`` so its UTF-8 encoding fits in ``max_bytes``, never splitting a character."""
+    data = text.encode("utf-8")
+    if len(data) <= max_bytes:
+        return text
+    return data[: max(0, max_bytes)].decode("utf-8", errors="ignore")
+
+
+def _metadata_bytes(metadata: Mapping[str, str]) -> int:
+    return sum(len(k.encode("utf-8")) + len(v.encode("utf-8")) for k, v in metadata.items())
+
+
+def build_metadata(values: Mapping[str, object], *, prompt: str | None = None) -> dict[str, str]:
+    """GCS custom metadata from ``values`` (None dropped) plus ``seedance-prompt``, within 8 KiB.
+
+    Values become strings cut to 512 bytes; the prompt is cut to what is left (at most 4 KiB, on a
+    character boundary) and ``seedance-prompt-truncated: "true"`` marks a cut prompt.
+    """
+    metadata: dict[str, str] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        metadata[key] = truncate_utf8(text, VALUE_LIMIT_BYTES)
+    if prompt:
+        key = "seedance-prompt"
+        room = METADATA_LIMIT_BYTES - _RESERVED_BYTES - _metadata_bytes(metadata) - len(key)
+        budget = max(0, min(PROMPT_LIMIT_BYTES, room))
+        cut = truncate_utf8(prompt, budget)
+        if cut:
+            metadata[key] = cut
+        if cut != prompt:
+            metadata["seedance-prompt-truncated"] = "true"
+    return metadata
+
+
+def _http_status(exc: BaseException) -> int | None:
+    """The HTTP status of a google-cloud-storage error, whichever layer raised it."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, int):
+        return code
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+class GCSVideoArchiver:
+    """Stream videos into ``gs://bucket/object_name`` exactly once. See the module docstring.
+
+    :param client: A ``google.cloud.storage.Client``.
+    :param bucket_name: Destination bucket.
+    :param object_name: Destination object name.
+    :param metadata: Custom metadata for the object (see :func:`build_metadata`); should contain
+        ``seedance-platform`` and ``seedance-request-id`` so retries are recognised.
+    :param content_type: Content-Type of the object.
+    :param replace: Overwrite an existing object with different content instead of failing.
+    :param chunk_size: Upload chunk size in bytes (a multiple of 256 KiB); bounds memory use.
+    :param timeout: Seconds for one GCS request.
+    """
+
+    def __init__(
+        self,
+        client: storage.Client,
+        bucket_name: str,
+        object_name: str,
+        *,
+        metadata: Mapping[str, str],
+        content_type: str = "video/mp4",
+        replace: bool = False,
+        chunk_size: int = DEFAULT_UPLOAD_CHUNK_SIZE,
+        timeout: float = 120.0,
+    ) -> None:
+        if chunk_size <= 0 or chunk_size % CHUNK_MULTIPLE:
+            raise ValueError(
+                f"chunk_size must be a positive multiple of 256 KiB ({CHUNK_MULTIPLE}), got {chunk_size}"
+            )
+        self.client = client
+        self.bucket_name = bucket_name
+        self.object_name = object_name
+        self.metadata = dict(metadata)
+        self.content_type = content_type
+        self.replace = replace
+        self.chunk_size = chunk_size
+        self.timeout = timeout
+        self.bucket = client.bucket(bucket_name)
+
+    @property
+    def uri(self) -> str:
+        return f"gs://{self.bucket_name}/{self.object_name}"
+
+    # -- public ---------------------------------------------------------------------------
+    def archive(
+        self,
+        http: httpx.Client,
+        source: MediaSource,
+        *,
+        max_attempts: int = 3,
+        retry_delay: float = 2.0,
+    ) -> ArchiveResult:
+        """Make ``gs://bucket/object`` hold the video of ``source``; see the module docstring."""
+        known: tuple[str, int] | None = None
+        for _ in range(3):  # bounded: each round reacts to a concurrent writer at most once
+            existing = self.bucket.get_blob(self.object_name, timeout=self.timeout)
+            generation_match = 0
+            if existing is not None:
+                decision = self._reconcile(existing, http, source, known, max_attempts, retry_delay)
+                if isinstance(decision, ArchiveResult):
+                    return decision
+                generation_match = decision
+            try:
+                return run_download_attempts(
+                    http,
+                    source,
+                    functools.partial(self._upload, generation_match=generation_match),
+                    max_attempts=max_attempts,
+                    retry_delay=retry_delay,
+                )
+            except _PreconditionLost as lost:
+                log.warning("%s was created by someone else during the upload; re-checking it", self.uri)
+                if lost.crc32c is not None and lost.size is not None:
+                    known = (lost.crc32c, lost.size)
+        raise GCSArchiveError(f"{self.uri} keeps changing while we archive to it; giving up")
+
+    # -- internals ------------------------------------------------------------------------
+    def _is_verified_copy(self, blob: storage.Blob) -> bool:
+        meta = blob.metadata or {}
+        return (
+            bool(blob.crc32c)
+            and meta.get(VERIFIED_CRC32C_KEY) == blob.crc32c
+            and meta.get(PLATFORM_KEY) == self.metadata.get(PLATFORM_KEY)
+            and meta.get(REQUEST_ID_KEY) == self.metadata.get(REQUEST_ID_KEY)
+            and self.metadata.get(REQUEST_ID_KEY) is not None
+        )
+
+    def _done(self, blob: storage.Blob, *, uploaded: bool) -> ArchiveResult:
+        return ArchiveResult(
+            bucket=self.bucket_name,
+            object_name=self.object_name,
+            size=int(blob.size or 0),
+            crc32c=str(blob.crc32c),
+            generation=blob.generation,
+            uploaded=uploaded,
+        )
+
+    def _reconcile(
+        self,
+        existing: storage.Blob,
+        http: httpx.Client,
+        source: MediaSource,
+        known: tuple[str, int] | None,
+        max_attempts: int,
+        retry_delay: float,
+    ) -> ArchiveResult | int:
+        """Decide about an existing object: done (a result) or overwrite (its generation)."""
+        generation = int(existing.generation) if existing.generation is not None else None
+        if self._is_verified_copy(existing):
+            log.info(
+                "%s already holds this video (request %s, crc32c %s); nothing to upload",
+                self.uri,
+                self.metadata.get(REQUEST_ID_KEY),
+                existing.crc32c,
+            )
+            return self._done(existing, uploaded=False)
+        if self.replace and generation is not None:
+            log.info("%s exists (generation %s); replace=True, overwriting it", self.uri, generation)
+            return generation
+        if known is None and source.expected_size is not None and existing.size != source.expected_size:
+            raise self._exists_error(
+                existing, f"its size is {existing.size} bytes, the video's is {source.expected_size}"
+            )
+        if known is None:
+            log.info("%s exists without a verified record of this job; comparing checksums", self.uri)
+            known = run_download_attempts(
+                http, source, self._hash_only, max_attempts=max_attempts, retry_delay=retry_delay
+            )
+        crc, size = known
+        if existing.crc32c == crc and int(existing.size or -1) == size:
+            log.info("%s already holds identical bytes (crc32c %s); nothing to upload", self.uri, crc)
+            return self._done(existing, uploaded=False)
+        if self.replace and generation is not None:
+            return generation
+        raise self._exists_error(
+            existing, f"its crc32c/size are {existing.crc32c}/{existing.size}, the video's are {crc}/{size}"
+        )
+
+    def _exists_error(self, existing: storage.Blob, why: str) -> ObjectExistsError:
+        meta = existing.metadata or {}
+        owner = meta.get(REQUEST_ID_KEY)
+        whose = f" (written for request {owner})" if owner else ""
+        return ObjectExistsError(
+            f"{self.uri} already exists with different content{whose}: {why}. It was left untouched; "
+            "choose another object_name, or pass replace=True to overwrite it."
+        )
+
+    def _hash_only(self, stream: DownloadStream) -> tuple[str, int]:
+        for _ in stream.iter_chunks(self.chunk_size):
+            pass
+        return stream.crc32c, stream.size
+
+    def _upload(self, stream: DownloadStream, generation_match: int) -> ArchiveResult:
+        from google.api_core.exceptions import PreconditionFailed
+        from google.cloud.storage.exceptions import DataCorruption, InvalidResponse
+
+        blob = self.bucket.blob(self.object_name, chunk_size=self.chunk_size)
+        blob.metadata = self.metadata
+        blob.content_type = self.content_type
+        writer = blob.open(
+            "wb",
+            chunk_size=self.chunk_size,
+            ignore_flush=True,
+            if_generation_match=generation_match,
+            content_type=self.content_type,
+            checksum="crc32c",
+            timeout=self.timeout,
+        )
+        try:
+            for chunk in stream.iter_chunks(min(self.chunk_size, DEFAULT_CHUNK_SIZE)):
+                writer.write(chunk)
+        except (PreconditionFailed, InvalidResponse) as exc:
+            with contextlib.suppress(Exception):
+                writer.terminate()
+            if _http_status(exc) == 412:
+                raise _PreconditionLost(None, None) from exc
+            raise
+        except BaseException:
+            # Abandon the resumable session: the object is never finalized, nothing is left behind.
+            with contextlib.suppress(Exception):
+                writer.terminate()
+            raise
+        try:
+            writer.close()  # sends the last chunk: this finalizes the object
+        except DataCorruption as exc:
+            self._delete_corrupt(None)
+            raise ChecksumMismatchError(
+                f"GCS stored different bytes for {self.uri} than were downloaded ({exc}); "
+                "the corrupt object was deleted"
+            ) from exc
+        except (PreconditionFailed, InvalidResponse) as exc:
+            if _http_status(exc) == 412:
+                raise _PreconditionLost(stream.crc32c, stream.size) from exc
+            raise
+        return self._verify(stream)
+
+    def _verify(self, stream: DownloadStream) -> ArchiveResult:
+        stored = self.bucket.get_blob(self.object_name, timeout=self.timeout)
+        if stored is None:
+            raise GCSArchiveError(f"{self.uri} is missing right after its upload was finalized")
+        if stored.crc32c != stream.crc32c or int(stored.size or -1) != stream.size:
+            self._delete_corrupt(stored.generation)
+            raise ChecksumMismatchError(
+                f"GCS reports crc32c {stored.crc32c} and {stored.size} bytes for {self.uri}, but "
+                f"{stream.size} bytes with crc32c {stream.crc32c} were downloaded; "
+                "the corrupt object was deleted"
+            )
+        stored.metadata = {**(stored.metadata or {}), VERIFIED_CRC32C_KEY: stream.crc32c}
+        try:
+            stored.patch(
+                if_generation_match=stored.generation,
+                if_metageneration_match=stored.metageneration,
+                timeout=self.timeout,
+            )
+        except Exception as exc:  # the object is verified; the marker only speeds up retries
+            log.warning("Could not record the verified checksum on %s: %s", self.uri, exc)
+        log.info("Archived %s bytes to %s (crc32c %s, verified)", stream.size, self.uri, stream.crc32c)
+        return self._done(stored, uploaded=True)
+
+    def _delete_corrupt(self, generation: int | None) -> None:
+        """Delete the generation we just wrote (never a newer one somebody else wrote)."""
+        try:
+            if generation is None:
+                blob = self.bucket.get_blob(self.object_name, timeout=self.timeout)
+                if blob is None:
+                    return
+                generation = blob.generation
+            self.bucket.blob(self.object_name).delete(if_generation_match=generation, timeout=self.timeout)
+        except Exception as exc:
+            log.error("Could not delete the corrupt object %s (generation %s): %s", self.uri, generation, exc)
+
+
+#: The project used with ``STORAGE_EMULATOR_HOST`` when ``GOOGLE_CLOUD_PROJECT`` is not set.
+LOCAL_PROJECT = "seedance-local"
+_SCOPES = ("https://www.googleapis.com/auth/devstorage.read_write",)
+
+
+def make_storage_client(
+    gcp_conn_id: str | None = "google_cloud_default",
+    impersonation_chain: str | Sequence[str] | None = None,
+) -> storage.Client:
+    """A ``google.cloud.storage.Client``, credentials chosen in this order.
+
+    1. ``STORAGE_EMULATOR_HOST`` is set (local runs and tests): anonymous credentials and the
+       project ``GOOGLE_CLOUD_PROJECT`` (default ``seedance-local``).
+    2. ``apache-airflow-providers-google`` is installed (the ``[google]`` extra): the Airflow
+       connection ``gcp_conn_id`` through ``GCSHook`` (which also handles ``impersonation_chain``).
+    3. Otherwise Application Default Credentials, impersonating the last account of
+       ``impersonation_chain`` (through the others as delegates) when one is given.
+    """
+    from google.cloud import storage
+
+    if os.environ.get("STORAGE_EMULATOR_HOST"):
+        from google.auth.credentials import AnonymousCredentials
+
+        project = os.environ.get("GOOGLE_CLOUD_PROJECT") or LOCAL_PROJECT
+        return storage.Client(project=project, credentials=AnonymousCredentials())
+    if gcp_conn_id:
+        try:
+            from airflow.providers.google.cloud.hooks.gcs import GCSHook
+        except ImportError:
+            log.debug(
+                "apache-airflow-providers-google is not installed; using Application Default Credentials"
+            )
+        else:
+            chain = (
+                impersonation_chain
+                if impersonation_chain is None or isinstance(impersonation_chain, str)
+                else list(impersonation_chain)
+            )
+            client: storage.Client = GCSHook(gcp_conn_id=gcp_conn_id, impersonation_chain=chain).get_conn()
+            return client
+
+    import google.auth
+
+    credentials, adc_project = google.auth.default(scopes=list(_SCOPES))
+    if impersonation_chain:
+        from google.auth import impersonated_credentials
+
+        chain = [impersonation_chain] if isinstance(impersonation_chain, str) else list(impersonation_chain)
+        credentials = impersonated_credentials.Credentials(
+            source_credentials=credentials,
+            target_principal=chain[-1],
+            delegates=chain[:-1] or None,
+            target_scopes=list(_SCOPES),
+        )
+    return storage.Client(
+        project=adc_project or os.environ.get("GOOGLE_CLOUD_PROJECT"), credentials=credentials
+    )

@@ -1,0 +1,306 @@
+"""GCSVideoArchiver over real HTTP (a local media server) and the strict GCS emulator."""
+
+from __future__ import annotations
+
+import base64
+
+import google_crc32c
+import httpx
+import pytest
+from google.cloud import storage
+
+from airflow_provider_seedance.client.download import (
+    MediaSource,
+    SeedanceDownloadError,
+    SeedanceIncompleteDownloadError,
+)
+from airflow_provider_seedance.transfers.gcs_archive import (
+    METADATA_LIMIT_BYTES,
+    VERIFIED_CRC32C_KEY,
+    ChecksumMismatchError,
+    GCSVideoArchiver,
+    ObjectExistsError,
+    build_metadata,
+    truncate_utf8,
+)
+from tests.support.gcs_emulator import GCSEmulator
+from tests.transfers.media_server import MediaServer
+
+CHUNK = 256 * 1024
+META = {"seedance-platform": "fal", "seedance-request-id": "req-1", "seedance-seed": "42"}
+
+
+def crc(data: bytes) -> str:
+    return base64.b64encode(google_crc32c.Checksum(data).digest()).decode()
+
+
+@pytest.fixture
+def http() -> httpx.Client:
+    with httpx.Client(timeout=10) as client:
+        yield client
+
+
+def archiver(
+    gcs_client: storage.Client, bucket: str, name: str = "clips/a.mp4", **kwargs: object
+) -> GCSVideoArchiver:
+    kwargs.setdefault("metadata", META)
+    kwargs.setdefault("chunk_size", CHUNK)
+    return GCSVideoArchiver(gcs_client, bucket, name, **kwargs)  # type: ignore[arg-type]
+
+
+def archive(arch: GCSVideoArchiver, http: httpx.Client, source: MediaSource, **kwargs: object):  # type: ignore[no-untyped-def]
+    kwargs.setdefault("retry_delay", 0.01)
+    return arch.archive(http, source, **kwargs)  # type: ignore[arg-type]
+
+
+def test_video_is_streamed_into_gcs_with_metadata_and_verified(
+    media_server: MediaServer, gcs_client: storage.Client, gcs_bucket: str, http: httpx.Client
+) -> None:
+    url = media_server.add("v1", size=3 * CHUNK + 12345)
+    result = archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, 3 * CHUNK + 12345))
+
+    assert result.uri == f"gs://{gcs_bucket}/clips/a.mp4"
+    assert result.uploaded
+    blob = gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4")
+    assert blob.download_as_bytes() == media_server.content("v1")
+    assert blob.content_type == "video/mp4"
+    assert blob.crc32c == crc(media_server.content("v1")) == result.crc32c
+    assert blob.metadata["seedance-request-id"] == "req-1"
+    assert blob.metadata[VERIFIED_CRC32C_KEY] == blob.crc32c
+
+
+def test_truncated_download_leaves_no_object(
+    media_server: MediaServer,
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+    http: httpx.Client,
+    gcs_emulator: GCSEmulator,
+) -> None:
+    url = media_server.add("v1", size=4 * CHUNK)
+    media_server.add_fault("truncate", times=2)
+    before = gcs_emulator.stats()
+
+    with pytest.raises(SeedanceIncompleteDownloadError, match=r"broke off|incomplete"):
+        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, 4 * CHUNK), max_attempts=2)
+
+    assert gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4") is None
+    after = gcs_emulator.stats()
+    assert after["resumable_sessions"] > before["resumable_sessions"]  # the upload had started...
+    assert after["objects_written"] == before["objects_written"]  # ...and was never finalized
+
+
+def test_truncated_download_is_retried_from_the_first_byte(
+    media_server: MediaServer, gcs_client: storage.Client, gcs_bucket: str, http: httpx.Client
+) -> None:
+    url = media_server.add("v1", size=4 * CHUNK + 7)
+    media_server.add_fault("truncate")
+
+    archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, 4 * CHUNK + 7))
+
+    assert media_server.gets("v1") == [200, 200]
+    assert gcs_client.bucket(gcs_bucket).blob("clips/a.mp4").download_as_bytes() == media_server.content("v1")
+
+
+def test_size_disagreeing_with_platform_file_size_fails_before_upload(
+    media_server: MediaServer,
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+    http: httpx.Client,
+    gcs_emulator: GCSEmulator,
+) -> None:
+    url = media_server.add("v1", size=2 * CHUNK)
+    before = gcs_emulator.stats()
+    with pytest.raises(SeedanceIncompleteDownloadError, match="file_size 999"):
+        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, 999), max_attempts=1)
+    assert gcs_emulator.stats()["resumable_sessions"] == before["resumable_sessions"]
+    assert gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4") is None
+
+
+def test_server_errors_are_retried_a_bounded_number_of_times(
+    media_server: MediaServer, gcs_client: storage.Client, gcs_bucket: str, http: httpx.Client
+) -> None:
+    url = media_server.add("v1", size=CHUNK)
+    media_server.add_fault("status", code=503, times=2)
+    archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK), max_attempts=3)
+    assert media_server.gets("v1") == [503, 503, 200]
+
+    media_server.add_fault("status", code=502, times=5)
+    with pytest.raises(SeedanceDownloadError, match="HTTP 502") as info:
+        archive(
+            archiver(gcs_client, gcs_bucket, "clips/b.mp4"), http, MediaSource(url, CHUNK), max_attempts=3
+        )
+    assert info.value.retryable
+    assert media_server.gets("v1")[3:] == [502, 502, 502]
+    assert gcs_client.bucket(gcs_bucket).get_blob("clips/b.mp4") is None
+
+
+def test_checksum_mismatch_deletes_the_object_and_a_rerun_succeeds(
+    media_server: MediaServer,
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+    http: httpx.Client,
+    gcs_emulator: GCSEmulator,
+) -> None:
+    url = media_server.add("v1", size=2 * CHUNK + 1)
+    gcs_emulator.add_fault("corrupt_upload")
+
+    with pytest.raises(ChecksumMismatchError, match="corrupt object was deleted"):
+        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, 2 * CHUNK + 1))
+    assert gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4") is None
+
+    archive(archiver(gcs_client, gcs_bucket), http, MediaSource(media_server.fresh_url("v1"), 2 * CHUNK + 1))
+    assert gcs_client.bucket(gcs_bucket).blob("clips/a.mp4").download_as_bytes() == media_server.content("v1")
+
+
+def test_retry_after_success_neither_downloads_nor_uploads(
+    media_server: MediaServer,
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+    http: httpx.Client,
+    gcs_emulator: GCSEmulator,
+) -> None:
+    url = media_server.add("v1", size=CHUNK + 3)
+    first = archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK + 3))
+    stats = gcs_emulator.stats()
+    media_server.expire("v1")  # even with a dead link the retry succeeds
+
+    second = archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK + 3))
+
+    assert second.uri == first.uri
+    assert not second.uploaded
+    assert second.generation == first.generation
+    assert gcs_emulator.stats()["resumable_sessions"] == stats["resumable_sessions"]
+    assert media_server.gets("v1") == [200]
+
+
+def test_existing_identical_bytes_without_record_are_accepted_after_comparing_checksums(
+    media_server: MediaServer,
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+    http: httpx.Client,
+    gcs_emulator: GCSEmulator,
+) -> None:
+    url = media_server.add("v1", size=CHUNK)
+    blob = gcs_client.bucket(gcs_bucket).blob("clips/a.mp4")
+    blob.upload_from_string(media_server.content("v1"), if_generation_match=0)
+    generation = gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4").generation
+    stats = gcs_emulator.stats()
+
+    result = archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK))
+
+    assert not result.uploaded
+    assert result.generation == generation
+    assert gcs_emulator.stats()["objects_written"] == stats["objects_written"]
+
+
+@pytest.mark.parametrize("other", [b"somebody else's video", b"x" * CHUNK], ids=["other-size", "same-size"])
+def test_existing_different_object_is_an_error_and_left_untouched(
+    media_server: MediaServer, gcs_client: storage.Client, gcs_bucket: str, http: httpx.Client, other: bytes
+) -> None:
+    url = media_server.add("v1", size=CHUNK)
+    gcs_client.bucket(gcs_bucket).blob("clips/a.mp4").upload_from_string(other, if_generation_match=0)
+    before = gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4")
+
+    with pytest.raises(ObjectExistsError, match=r"already exists with different content.*replace=True"):
+        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK))
+
+    after = gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4")
+    assert after.generation == before.generation
+    assert after.download_as_bytes() == other
+
+
+def test_replace_true_overwrites_a_different_object(
+    media_server: MediaServer, gcs_client: storage.Client, gcs_bucket: str, http: httpx.Client
+) -> None:
+    url = media_server.add("v1", size=CHUNK)
+    gcs_client.bucket(gcs_bucket).blob("clips/a.mp4").upload_from_string(b"old take", if_generation_match=0)
+
+    result = archive(archiver(gcs_client, gcs_bucket, replace=True), http, MediaSource(url, CHUNK))
+
+    assert result.uploaded
+    blob = gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4")
+    assert blob.download_as_bytes() == media_server.content("v1")
+    assert blob.metadata["seedance-request-id"] == "req-1"
+
+
+def test_expired_link_is_refreshed_once(
+    media_server: MediaServer, gcs_client: storage.Client, gcs_bucket: str, http: httpx.Client
+) -> None:
+    url = media_server.add("v1", size=CHUNK)
+    media_server.expire("v1")
+    calls: list[str] = []
+
+    def refresh() -> tuple[str, int | None]:
+        calls.append("refresh")
+        return media_server.fresh_url("v1"), CHUNK
+
+    archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK, refresh=refresh))
+
+    assert calls == ["refresh"]
+    assert media_server.gets("v1") == [403, 200]
+    assert gcs_client.bucket(gcs_bucket).blob("clips/a.mp4").download_as_bytes() == media_server.content("v1")
+
+
+def test_expired_link_without_a_way_to_refresh_fails_clearly(
+    media_server: MediaServer, gcs_client: storage.Client, gcs_bucket: str, http: httpx.Client
+) -> None:
+    url = media_server.add("v1", size=CHUNK)
+    media_server.expire("v1")
+    with pytest.raises(SeedanceDownloadError, match=r"HTTP 403.*expired") as info:
+        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK))
+    assert info.value.expired
+    assert "token" not in str(info.value)  # signed query strings never reach messages
+
+
+@pytest.mark.parametrize(("existing", "expected_error"), [("same", None), ("other", ObjectExistsError)])
+def test_object_created_concurrently_during_upload_is_never_overwritten(
+    media_server: MediaServer,
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+    http: httpx.Client,
+    existing: str,
+    expected_error: type[Exception] | None,
+) -> None:
+    url = media_server.add("v1", size=CHUNK)
+    content = media_server.content("v1") if existing == "same" else b"a concurrent writer's bytes"
+    gcs_client.bucket(gcs_bucket).blob("clips/a.mp4").upload_from_string(content, if_generation_match=0)
+    arch = archiver(gcs_client, gcs_bucket)
+    real_get_blob = arch.bucket.get_blob
+    calls = {"n": 0}
+
+    def get_blob_missing_first(name: str, **kwargs: object) -> storage.Blob | None:
+        calls["n"] += 1
+        return None if calls["n"] == 1 else real_get_blob(name, **kwargs)  # type: ignore[arg-type]
+
+    arch.bucket.get_blob = get_blob_missing_first  # type: ignore[method-assign]
+
+    if expected_error is None:
+        assert not archive(arch, http, MediaSource(url, CHUNK)).uploaded
+    else:
+        with pytest.raises(expected_error):
+            archive(arch, http, MediaSource(url, CHUNK))
+    assert gcs_client.bucket(gcs_bucket).blob("clips/a.mp4").download_as_bytes() == content
+
+
+def test_metadata_stays_within_the_8_kib_gcs_limit() -> None:
+    prompt = "镜头缓缓推进 @Image1 中的模特在海边奔跑。" * 300  # ~ 20 KB of UTF-8
+    metadata = build_metadata({**META, "airflow-run-id": "manual__2026-01-01T00:00:00+00:00"}, prompt=prompt)
+    total = sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())
+    assert total <= METADATA_LIMIT_BYTES - 64
+    assert prompt.startswith(metadata["seedance-prompt"])
+    assert metadata["seedance-prompt-truncated"] == "true"
+    assert build_metadata({"seedance-generate-audio": True, "x": None}, prompt="short") == {
+        "seedance-generate-audio": "true",
+        "seedance-prompt": "short",
+    }
+
+
+def test_truncate_utf8_never_splits_a_character() -> None:
+    assert truncate_utf8("ab猫c", 4) == "ab"
+    assert truncate_utf8("ab猫c", 5) == "ab猫"
+    assert truncate_utf8("abc", 10) == "abc"
+
+
+def test_chunk_size_must_be_a_multiple_of_256_kib(gcs_client: storage.Client) -> None:
+    with pytest.raises(ValueError, match="256 KiB"):
+        GCSVideoArchiver(gcs_client, "b", "o", metadata={}, chunk_size=1000)
