@@ -17,6 +17,7 @@ from airflow_provider_seedance import __version__
 from airflow_provider_seedance.client.errors import (
     FieldError,
     SeedanceAmbiguousSubmitError,
+    SeedanceAPIError,
     SeedanceError,
     SeedanceServerError,
     SeedanceTransportError,
@@ -62,7 +63,11 @@ class _ClientBase:
     ) -> None:
         if not api_key:
             raise SeedanceValidationError(
-                [FieldError("api_key", "is empty: set the password of the Seedance connection to the API key")]
+                [
+                    FieldError(
+                        "api_key", "is empty: set the password of the Seedance connection to the API key"
+                    )
+                ]
             )
         self.dialect: Dialect = get_dialect(platform, base_url)
         self.platform = platform
@@ -78,7 +83,11 @@ class _ClientBase:
         return self.dialect.base_url
 
     def _headers(self) -> dict[str, str]:
-        return {"User-Agent": USER_AGENT, "Accept": "application/json", **self.dialect.auth_headers(self.__api_key)}
+        return {
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            **self.dialect.auth_headers(self.__api_key),
+        }
 
     def check(self, request: ReferenceToVideoRequest) -> None:
         """Raise :class:`SeedanceValidationError` for limits this platform adds to the shared model."""
@@ -110,10 +119,19 @@ class _ClientBase:
     def _parse(self, op: Operation, response: HttpResponse, parse: Callable[[HttpResponse], T]) -> T:
         try:
             return parse(response)
-        except SeedanceServerError as exc:
-            if op is Operation.SUBMIT:
+        except SeedanceError as exc:
+            # A platform may echo the key in an error body ("invalid key sk-..."): scrub it.
+            self._scrub(exc)
+            if op is Operation.SUBMIT and isinstance(exc, SeedanceServerError):
                 raise self._ambiguous(f"HTTP {response.status_code}", str(exc)) from exc
             raise
+
+    def _scrub(self, exc: SeedanceError) -> None:
+        """Remove the API key from an error's message and detail, in place."""
+        if exc.args and isinstance(exc.args[0], str):
+            exc.args = (redact(exc.args[0], self.__api_key), *exc.args[1:])
+        if isinstance(exc, SeedanceAPIError) and isinstance(exc.detail, str):
+            exc.detail = redact(exc.detail, self.__api_key)
 
     def _label(self) -> str:
         return self.dialect.label
@@ -168,10 +186,14 @@ class SeedanceClient(_ClientBase):
         return self._run(Operation.SUBMIT, call, lambda r: self.dialect.parse_submit(request, r))
 
     def status(self, ref: JobRef) -> JobStatus:
-        return self._run(Operation.STATUS, self.dialect.build_status(ref), lambda r: self.dialect.parse_status(ref, r))
+        return self._run(
+            Operation.STATUS, self.dialect.build_status(ref), lambda r: self.dialect.parse_status(ref, r)
+        )
 
     def result(self, ref: JobRef) -> JobResult:
-        return self._run(Operation.RESULT, self.dialect.build_result(ref), lambda r: self.dialect.parse_result(ref, r))
+        return self._run(
+            Operation.RESULT, self.dialect.build_result(ref), lambda r: self.dialect.parse_result(ref, r)
+        )
 
     def cancel(self, ref: JobRef) -> CancelOutcome:
         call = self.dialect.build_cancel(ref)
@@ -190,7 +212,9 @@ class AsyncSeedanceClient(_ClientBase):
     def __init__(self, *, http_client: httpx.AsyncClient | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(timeout=build_timeout(self.timeout), follow_redirects=True)
+        self._http = http_client or httpx.AsyncClient(
+            timeout=build_timeout(self.timeout), follow_redirects=True
+        )
 
     async def __aenter__(self) -> AsyncSeedanceClient:
         return self

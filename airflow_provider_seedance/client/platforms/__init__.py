@@ -20,7 +20,11 @@ def get_dialect(platform: str, base_url: str | None = None) -> Dialect:
     target = DIALECTS.get(platform)
     if target is None:
         raise SeedanceValidationError(
-            [FieldError("platform", f"unknown platform {platform!r}; supported: {', '.join(sorted(DIALECTS))}")]
+            [
+                FieldError(
+                    "platform", f"unknown platform {platform!r}; supported: {', '.join(sorted(DIALECTS))}"
+                )
+            ]
         )
     module_name, _, class_name = target.partition(":")
     cls: type[Dialect] = getattr(importlib.import_module(module_name), class_name)

@@ -82,14 +82,22 @@ class FalDialect(Dialect):
     def _requests_url(self, ref: JobRef) -> str:
         return f"{self.base_url}/{APP_ID}/requests/{ref.request_id}"
 
+    def _returned(self, url: str | None) -> str | None:
+        """A URL stored in a ref, if it is on the configured origin (the key goes nowhere else).
+
+        A ref may come back from XCom or trigger kwargs after the connection's host changed, or
+        be built by hand: its URLs are checked again here, not only when the submit returned them.
+        """
+        return url if url and same_origin(url, self.base_url) else None
+
     def _status_url(self, ref: JobRef) -> str:
-        return ref.status_url or f"{self._requests_url(ref)}/status"
+        return self._returned(ref.status_url) or f"{self._requests_url(ref)}/status"
 
     def _response_url(self, ref: JobRef) -> str:
-        return ref.response_url or self._requests_url(ref)
+        return self._returned(ref.response_url) or self._requests_url(ref)
 
     def _cancel_url(self, ref: JobRef) -> str:
-        return ref.cancel_url or f"{self._requests_url(ref)}/cancel"
+        return self._returned(ref.cancel_url) or f"{self._requests_url(ref)}/cancel"
 
     # -- status --------------------------------------------------------------------------
     def build_status(self, ref: JobRef) -> HttpRequest:
@@ -110,7 +118,9 @@ class FalDialect(Dialect):
         if raw == "IN_QUEUE":
             position = data.get("queue_position")
             return JobStatus(
-                state=JobState.QUEUED, queue_position=position if isinstance(position, int) else None, **common
+                state=JobState.QUEUED,
+                queue_position=position if isinstance(position, int) else None,
+                **common,
             )
         if raw == "IN_PROGRESS":
             return JobStatus(state=JobState.RUNNING, **common)
@@ -197,7 +207,7 @@ class FalDialect(Dialect):
                 detail = str(raw)
             elif isinstance(data.get("error"), str):
                 detail = data["error"]
-            if raw is not None and isinstance(data.get("status"), str) and detail is None:
+            if detail is None and isinstance(data.get("status"), str):  # {"status": "NOT_FOUND"}
                 detail = data["status"]
         return detail, error_type
 

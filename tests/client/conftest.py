@@ -1,0 +1,50 @@
+"""Fixtures for client tests: a client facade over both transports and recorded sleeps."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.client.helpers import ClientFacade
+
+
+@pytest.fixture(params=["sync", "async"])
+def make_client(request: pytest.FixtureRequest) -> Callable[..., ClientFacade]:
+    """A factory of client facades, parametrized over the sync and the async transport."""
+
+    def make(**kwargs: Any) -> ClientFacade:
+        return ClientFacade(request.param, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def client(make_client: Callable[..., ClientFacade]) -> ClientFacade:
+    """A fal.ai client (sync or async) that retries without waiting."""
+    return make_client()
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record every backoff sleep instead of sleeping.
+
+    tenacity's sync retry sleeps through ``time.sleep`` and its async retry through
+    ``asyncio.sleep``; both are replaced for the duration of the test.
+    """
+    recorded: list[float] = []
+    real_async_sleep = asyncio.sleep
+
+    def fake_sleep(seconds: float) -> None:
+        recorded.append(seconds)
+
+    async def fake_async_sleep(seconds: float, *args: Any, **kwargs: Any) -> Any:
+        recorded.append(seconds)
+        return await real_async_sleep(0)
+
+    monkeypatch.setattr(time, "sleep", fake_sleep)
+    monkeypatch.setattr(asyncio, "sleep", fake_async_sleep)
+    return recorded

@@ -1,0 +1,101 @@
+"""Shared constants, fal.ai payloads and a sync/async client facade for the client tests."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from airflow_provider_seedance.client.models import ReferenceToVideoRequest
+from airflow_provider_seedance.client.retry import NO_WAIT, RetryPolicy
+from airflow_provider_seedance.client.transport import AsyncSeedanceClient, SeedanceClient
+
+API_KEY = "sk-fal-test-9f8e7d6c5b4a"
+FAL = "https://queue.fal.run"
+REQUEST_ID = "80e732af-660e-45cd-bd63-580e4f2a94cc"
+STANDARD_URL = f"{FAL}/bytedance/seedance-2.0/reference-to-video"
+FAST_URL = f"{FAL}/bytedance/seedance-2.0/fast/reference-to-video"
+REQUESTS_URL = f"{FAL}/bytedance/seedance-2.0/requests/{REQUEST_ID}"
+STATUS_URL = f"{REQUESTS_URL}/status"
+CANCEL_URL = f"{REQUESTS_URL}/cancel"
+VIDEO_URL = "https://v3.fal.media/files/output.mp4"
+
+
+def submit_body(request_id: str = REQUEST_ID, base: str = REQUESTS_URL) -> dict[str, Any]:
+    """fal.ai's submit answer: the id and the three URLs to use from then on."""
+    return {
+        "request_id": request_id,
+        "status": "IN_QUEUE",
+        "response_url": base,
+        "status_url": f"{base}/status",
+        "cancel_url": f"{base}/cancel",
+    }
+
+
+def result_body(seed: int = 42) -> dict[str, Any]:
+    return {
+        "video": {
+            "url": VIDEO_URL,
+            "content_type": "video/mp4",
+            "file_name": "output.mp4",
+            "file_size": 4823041,
+        },
+        "seed": seed,
+    }
+
+
+def simple_request(**overrides: Any) -> ReferenceToVideoRequest:
+    inputs: dict[str, Any] = {
+        "prompt": "A surfer at golden hour, @Image1 sets the scene.",
+        "image_urls": ["https://x.test/a.jpg"],
+    }
+    inputs.update(overrides)
+    return ReferenceToVideoRequest(**inputs)
+
+
+class ClientFacade:
+    """Drives :class:`SeedanceClient` or :class:`AsyncSeedanceClient` through one sync interface.
+
+    The async flavour runs each call in a fresh event loop with a fresh client, so every test
+    written against the facade proves the behaviour on both transports.
+    """
+
+    def __init__(self, mode: str, **kwargs: Any) -> None:
+        self.mode = mode
+        self.kwargs: dict[str, Any] = {"api_key": API_KEY, "retry": NO_WAIT, **kwargs}
+
+    def make(self) -> SeedanceClient | AsyncSeedanceClient:
+        return SeedanceClient(**self.kwargs) if self.mode == "sync" else AsyncSeedanceClient(**self.kwargs)
+
+    def _call(self, name: str, *args: Any) -> Any:
+        if self.mode == "sync":
+            with SeedanceClient(**self.kwargs) as client:
+                return getattr(client, name)(*args)
+
+        async def run() -> Any:
+            async with AsyncSeedanceClient(**self.kwargs) as client:
+                return await getattr(client, name)(*args)
+
+        return asyncio.run(run())
+
+    def submit(self, request: ReferenceToVideoRequest) -> Any:
+        return self._call("submit", request)
+
+    def status(self, ref: Any) -> Any:
+        return self._call("status", ref)
+
+    def result(self, ref: Any) -> Any:
+        return self._call("result", ref)
+
+    def cancel(self, ref: Any) -> Any:
+        return self._call("cancel", ref)
+
+    def probe(self) -> Any:
+        return self._call("probe")
+
+    def job_ref(self, request_id: str, tier: str = "standard") -> Any:
+        return self.make().job_ref(request_id, tier)  # type: ignore[arg-type]
+
+
+def policy(**kwargs: Any) -> RetryPolicy:
+    """A policy that does not wait between attempts unless a server says Retry-After."""
+    return RetryPolicy(**{"base_delay": 0.0, "max_delay": 0.0, **kwargs})
