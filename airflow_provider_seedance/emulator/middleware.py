@@ -65,6 +65,14 @@ def classify(method: str, path: str) -> tuple[str | None, str]:
     return None, "unknown"
 
 
+def _scheme_only(value: str) -> str:
+    """The auth scheme word (``Key``/``Bearer``), never any part of a credential."""
+    scheme, sep, _ = value.strip().partition(" ")
+    if sep and scheme.lower() in ("key", "bearer", "basic", "token"):
+        return scheme
+    return "(malformed)"
+
+
 class _Stop(Exception):
     """Raised into the app once a fault has taken over the connection."""
 
@@ -175,7 +183,7 @@ class EmulatorMiddleware:
         for raw_name, raw_value in scope.get("headers", []):
             name = raw_name.decode("latin-1").lower()
             if name == "authorization":
-                auth_scheme = raw_value.decode("latin-1").strip().split(" ", 1)[0] or None
+                auth_scheme = _scheme_only(raw_value.decode("latin-1"))
             if name in SECRET_HEADERS:
                 continue
             headers[name] = raw_value.decode("latin-1")

@@ -97,6 +97,7 @@ class Job:
     cancelled_at: float | None = None
     deleted: bool = False
     completed_polls: int = 0
+    seq: int = 0  # index among the platform's jobs, in submission order
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -202,7 +203,9 @@ class EmulatorState:
 
     def add_job(self, job: Job) -> Job:
         self.jobs[job.request_id] = job
-        self._submit_times.setdefault(job.platform, []).append(job.submitted_at)
+        times = self._submit_times.setdefault(job.platform, [])
+        job.seq = len(times)
+        times.append(job.submitted_at)
         return job
 
     def get_job(self, platform: str, request_id: str) -> Job | None:
@@ -214,7 +217,7 @@ class EmulatorState:
     def queue_position(self, job: Job, now: float) -> int:
         """Approximate 0-based count of same-platform jobs queued ahead of ``job``."""
         times = self._submit_times.get(job.platform, [])
-        mine = bisect.bisect_left(times, job.submitted_at)
+        mine = job.seq
         first_queued = bisect.bisect_right(times, now - job.queue_seconds)
         return max(0, mine - first_queued)
 
