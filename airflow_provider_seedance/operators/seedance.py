@@ -278,7 +278,10 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         request, estimate = self._request_and_estimate()
         self.log.info("Estimated cost of this Seedance job: %s", estimate)
-        ref = self._reconnect(context)
+        ref, already_succeeded = self._reconnect(context)
+        if already_succeeded and ref is not None:
+            self.log.info("Seedance job %s already succeeded; not submitting again", ref.request_id)
+            return self._complete(context, ref)
         if ref is None:
             if self.max_cost_usd is not None and estimate.usd > self.max_cost_usd:
                 raise AirflowFailException(
@@ -286,11 +289,6 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
                     f"({estimate.basis}); nothing was submitted."
                 )
             ref = self._submit(context, request)
-        else:
-            status = self.hook.get_status(ref)
-            if status.state is JobState.SUCCEEDED:
-                self.log.info("Seedance job %s already succeeded; not submitting again", ref.request_id)
-                return self._complete(context, ref)
         self._ref = ref
         if not self.wait_for_completion:
             return build_output(ref, None, status="submitted", request=request, estimate=estimate)
@@ -315,18 +313,21 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
             return min(self.timeout, self.execution_timeout.total_seconds())
         return self.timeout
 
-    def _reconnect(self, context: Context) -> JobRef | None:
-        """The job an earlier attempt of this task instance submitted, if it can still be used."""
+    def _reconnect(self, context: Context) -> tuple[JobRef | None, bool]:
+        """The job an earlier attempt of this task instance submitted, if it can still be used.
+
+        Returns ``(ref, already_succeeded)``; ``(None, False)`` means: submit a new job.
+        """
         state = self._read_state(context)
         if not state:
-            return None
+            return None, False
         phase = state.get("phase")
         if phase in (PHASE_SUBMITTING, PHASE_AMBIGUOUS) and "job" not in state:
             if self.resubmit_unknown:
                 self.log.warning(
                     "An earlier submit had an unknown outcome; resubmit_unknown=True: submitting again"
                 )
-                return None
+                return None, False
             raise AirflowFailException(
                 "An earlier attempt of this task sent a submit request whose outcome is unknown: a job may "
                 "exist and be billed. Check the platform's request list before running it again; set "
@@ -334,7 +335,7 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
             )
         job = state.get("job")
         if not isinstance(job, dict):
-            return None
+            return None, False
         ref = JobRef.from_dict(job)
         try:
             status = self.hook.get_status(ref)
@@ -342,7 +343,7 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
             self.log.warning(
                 "Stored Seedance job %s is unknown to the platform; submitting a new one", ref.request_id
             )
-            return None
+            return None, False
         if status.state in (JobState.QUEUED, JobState.RUNNING, JobState.SUCCEEDED):
             self.log.info(
                 "Reconnecting to Seedance job %s (%s) from an earlier attempt",
@@ -350,11 +351,11 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
                 status.describe(),
             )
             self._push_job(context, ref)
-            return ref
+            return ref, status.state is JobState.SUCCEEDED
         self.log.warning(
             "Stored Seedance job %s ended %s; submitting a new one", ref.request_id, status.state.value
         )
-        return None
+        return None, False
 
     def _submit(self, context: Context, request: ReferenceToVideoRequest) -> JobRef:
         self._write_state(context, PHASE_SUBMITTING)

@@ -1,0 +1,213 @@
+"""SeedanceJobTrigger: serialization, secrets, error tolerance, cancellation (emulator over HTTP)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+from unittest import mock
+
+import httpx
+import pytest
+from airflow.sdk.exceptions import TaskDeferred
+from airflow.sdk._shared.module_loading import import_string
+
+from airflow_provider_seedance.client.retry import NO_WAIT
+from airflow_provider_seedance.emulator.testing import EmulatorHandle
+from airflow_provider_seedance.hooks.seedance import SeedanceHook
+from airflow_provider_seedance.operators.seedance import SeedanceReferenceToVideoOperator
+from airflow_provider_seedance.triggers.seedance import SeedanceJobTrigger, validate_event
+from tests.operators.conftest import first_event
+
+
+def submit_job(emulator: EmulatorHandle, context: dict[str, Any], **overrides: Any) -> SeedanceJobTrigger:
+    op = SeedanceReferenceToVideoOperator(
+        task_id="clip",
+        prompt="A lighthouse in a storm",
+        duration=4,
+        poll_interval=0.1,
+        deferrable=True,
+        **overrides,
+    )
+    with pytest.raises(TaskDeferred) as info:
+        op.execute(context)
+    trigger = info.value.trigger
+    assert isinstance(trigger, SeedanceJobTrigger)
+    return trigger
+
+
+def test_serialize_round_trip_is_json_only(emulator: EmulatorHandle, context: dict) -> None:
+    trigger = submit_job(emulator, context)
+
+    classpath, kwargs = trigger.serialize()
+    rebuilt = import_string(classpath)(**json.loads(json.dumps(kwargs)))
+
+    assert rebuilt.serialize() == (classpath, kwargs)
+    assert set(kwargs) == {
+        "job",
+        "seedance_conn_id",
+        "end_time",
+        "poll_interval",
+        "max_consecutive_errors",
+        "cancel_on_kill",
+        "cancel_on_timeout",
+    }
+    assert all(isinstance(v, str | int | float | bool | dict) for v in kwargs.values())
+
+
+def test_no_api_key_in_kwargs_repr_event_xcom_or_logs(
+    emulator: EmulatorHandle,
+    context: dict,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    emulator.add_fault(
+        "fal.status", "status", status=401, times=1
+    )  # an auth error message passes through logs
+    trigger = submit_job(emulator, context)
+    event = first_event(trigger)
+    result = SeedanceReferenceToVideoOperator(
+        task_id="clip", prompt="A lighthouse in a storm", duration=4
+    ).execute_complete(context, event)
+
+    key = emulator.api_key
+    out = capsys.readouterr()
+    for text in (
+        json.dumps(trigger.serialize()),
+        repr(trigger),
+        json.dumps(event),
+        json.dumps(context["ti"].pushed),
+        json.dumps(result),
+        caplog.text,
+        out.out,
+        out.err,
+        repr(SeedanceHook()),
+        repr(SeedanceHook().config),
+        repr(SeedanceHook().client),
+    ):
+        assert key not in text
+
+
+def test_transient_poll_errors_below_the_limit_recover(emulator: EmulatorHandle, context: dict) -> None:
+    trigger = submit_job(emulator, context)
+    emulator.add_fault("fal.status", "status", status=500, times=4)
+    with mock.patch.object(SeedanceJobTrigger, "_hook", lambda self: SeedanceHook(retry_policy=NO_WAIT)):
+        event = first_event(trigger)
+    assert event["status"] == "success"
+
+
+def test_consecutive_poll_errors_end_with_an_error_event(emulator: EmulatorHandle, context: dict) -> None:
+    trigger = submit_job(emulator, context)
+    trigger.max_consecutive_errors = 5
+    emulator.add_fault("fal.status", "status", status=503, times=-1)
+    with mock.patch.object(SeedanceJobTrigger, "_hook", lambda self: SeedanceHook(retry_policy=NO_WAIT)):
+        event = first_event(trigger)
+
+    assert event["status"] == "error"
+    assert "5 consecutive errors" in event["message"]
+    validate_event(event)
+
+
+def test_on_kill_cancels_the_remote_job(emulator: EmulatorHandle, context: dict) -> None:
+    emulator.add_fault("fal.submit", "never_finish")
+    trigger = submit_job(emulator, context)
+
+    asyncio.run(trigger.on_kill())
+
+    (job,) = emulator.jobs()
+    assert job["state"] == "cancelled"
+
+
+def test_on_kill_skips_a_reassigned_trigger_whose_task_is_still_deferred(
+    emulator: EmulatorHandle, context: dict
+) -> None:
+    emulator.add_fault("fal.submit", "never_finish")
+    trigger = submit_job(emulator, context)
+    trigger.task_instance = mock.Mock(dag_id="d", task_id="clip", run_id="r1", map_index=-1, task=None)
+    with mock.patch(
+        "airflow.sdk.execution_time.task_runner.RuntimeTaskInstance.get_task_states",
+        return_value={"r1": {"clip": "deferred"}},
+    ):
+        asyncio.run(trigger.on_kill())
+
+    assert emulator.requests("fal.cancel") == []
+    (job,) = emulator.jobs()
+    assert job["state"] != "cancelled"
+
+
+def test_on_kill_does_nothing_after_the_event_fired(emulator: EmulatorHandle, context: dict) -> None:
+    trigger = submit_job(emulator, context)
+    first_event(trigger)
+    asyncio.run(trigger.on_kill())
+    assert emulator.requests("fal.cancel") == []
+
+
+def test_cancel_failures_in_on_kill_are_swallowed(emulator: EmulatorHandle, context: dict) -> None:
+    emulator.add_fault("fal.submit", "never_finish")
+    trigger = submit_job(emulator, context)
+    emulator.add_fault("fal.cancel", "status", status=500, times=-1)
+    with mock.patch.object(SeedanceJobTrigger, "_hook", lambda self: SeedanceHook(retry_policy=NO_WAIT)):
+        asyncio.run(trigger.on_kill())  # does not raise
+
+
+def test_cancelled_error_propagates_out_of_run(emulator: EmulatorHandle, context: dict) -> None:
+    emulator.add_fault("fal.submit", "never_finish")
+    trigger = submit_job(emulator, context)
+
+    async def scenario() -> None:
+        async def consume() -> None:
+            async for _ in trigger.run():
+                pass
+
+        task = asyncio.create_task(consume())
+        await asyncio.sleep(0.5)
+        task.cancel()
+        await task
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(scenario())
+
+
+def test_one_http_client_serves_the_whole_run(emulator: EmulatorHandle, context: dict) -> None:
+    trigger = submit_job(emulator, context)
+    created: list[httpx.AsyncClient] = []
+    real = httpx.AsyncClient
+
+    def tracking(*args: Any, **kwargs: Any) -> httpx.AsyncClient:
+        client = real(*args, **kwargs)
+        created.append(client)
+        return client
+
+    with mock.patch("airflow_provider_seedance.client.transport.httpx.AsyncClient", side_effect=tracking):
+        event = first_event(trigger)
+
+    assert event["status"] == "success"
+    assert len(emulator.requests("fal.status")) >= 2
+    assert len(created) == 1
+    assert created[0].is_closed
+
+
+def test_wrong_platform_connection_yields_an_error_event(
+    emulator: EmulatorHandle, context: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trigger = submit_job(emulator, context)
+    trigger.job = {**trigger.job, "platform": "oxen"}
+    event = first_event(trigger)
+    assert event["status"] == "error"
+    assert "platform" in event["message"]
+
+
+@pytest.mark.parametrize("event", [None, {}, {"status": "done"}, {"status": "success"}, "success"])
+def test_validate_event_rejects_missing_or_unknown_payloads(event: Any) -> None:
+    with pytest.raises(ValueError):
+        validate_event(event)
+
+
+def test_invalid_kwargs_fail_before_serialization() -> None:
+    with pytest.raises(ValueError, match="request_id"):
+        SeedanceJobTrigger(job={"platform": "fal"}, end_time=time.time())
+    with pytest.raises(ValueError, match="poll_interval"):
+        SeedanceJobTrigger(job={"platform": "fal", "request_id": "r"}, end_time=time.time(), poll_interval=0)
