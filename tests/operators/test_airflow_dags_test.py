@@ -22,7 +22,12 @@ DAG = textwrap.dedent(
     from airflow_provider_seedance.operators.seedance import SeedanceReferenceToVideoOperator
 
 
-    @dag(dag_id="seedance_one_clip", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False)
+    @dag(
+        dag_id="seedance_one_clip",
+        schedule=None,
+        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        catchup=False,
+    )
     def seedance_one_clip():
         SeedanceReferenceToVideoOperator(
             task_id="clip",

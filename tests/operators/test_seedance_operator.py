@@ -200,7 +200,8 @@ def test_sync_on_kill_cancels_the_remote_job(emulator: EmulatorHandle, context: 
     worker.join(timeout=10)
     (job,) = emulator.jobs()
     assert job["state"] == "cancelled"
-    assert errors and "cancelled" in str(errors[0])
+    assert errors
+    assert "cancelled" in str(errors[0])
 
 
 def test_poll_faults_during_waiting_do_not_lose_the_job(emulator: EmulatorHandle, context: dict) -> None:

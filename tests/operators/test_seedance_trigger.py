@@ -11,8 +11,8 @@ from unittest import mock
 
 import httpx
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
 from airflow.sdk._shared.module_loading import import_string
+from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_provider_seedance.client.retry import NO_WAIT
 from airflow_provider_seedance.emulator.testing import EmulatorHandle
@@ -94,7 +94,7 @@ def test_no_api_key_in_kwargs_repr_event_xcom_or_logs(
 def test_transient_poll_errors_below_the_limit_recover(emulator: EmulatorHandle, context: dict) -> None:
     trigger = submit_job(emulator, context)
     emulator.add_fault("fal.status", "status", status=500, times=4)
-    with mock.patch.object(SeedanceJobTrigger, "_hook", lambda self: SeedanceHook(retry_policy=NO_WAIT)):
+    with mock.patch.object(SeedanceJobTrigger, "_hook", return_value=SeedanceHook(retry_policy=NO_WAIT)):
         event = first_event(trigger)
     assert event["status"] == "success"
 
@@ -103,7 +103,7 @@ def test_consecutive_poll_errors_end_with_an_error_event(emulator: EmulatorHandl
     trigger = submit_job(emulator, context)
     trigger.max_consecutive_errors = 5
     emulator.add_fault("fal.status", "status", status=503, times=-1)
-    with mock.patch.object(SeedanceJobTrigger, "_hook", lambda self: SeedanceHook(retry_policy=NO_WAIT)):
+    with mock.patch.object(SeedanceJobTrigger, "_hook", return_value=SeedanceHook(retry_policy=NO_WAIT)):
         event = first_event(trigger)
 
     assert event["status"] == "error"
@@ -149,7 +149,7 @@ def test_cancel_failures_in_on_kill_are_swallowed(emulator: EmulatorHandle, cont
     emulator.add_fault("fal.submit", "never_finish")
     trigger = submit_job(emulator, context)
     emulator.add_fault("fal.cancel", "status", status=500, times=-1)
-    with mock.patch.object(SeedanceJobTrigger, "_hook", lambda self: SeedanceHook(retry_policy=NO_WAIT)):
+    with mock.patch.object(SeedanceJobTrigger, "_hook", return_value=SeedanceHook(retry_policy=NO_WAIT)):
         asyncio.run(trigger.on_kill())  # does not raise
 
 
