@@ -1,0 +1,342 @@
+"""Archive a generated Seedance video into Google Cloud Storage: streamed, verified, exactly once."""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_provider_seedance.client.download import MediaSource
+from airflow_provider_seedance.client.errors import FieldError, SeedanceValidationError
+from airflow_provider_seedance.client.models import TIERS, JobRef
+from airflow_provider_seedance.hooks.seedance import SeedanceHook
+from airflow_provider_seedance.transfers.gcs_archive import (
+    DEFAULT_UPLOAD_CHUNK_SIZE,
+    PLATFORM_KEY,
+    REQUEST_ID_KEY,
+    ArchiveResult,
+    GCSVideoArchiver,
+    ObjectExistsError,
+    build_metadata,
+    make_storage_client,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+    from google.cloud import storage
+
+    from airflow_provider_seedance.client.models import JobResult
+
+#: Keys the generation operator's result must have for ``video=``.
+REQUIRED_VIDEO_KEYS = ("platform", "request_id", "video")
+
+
+def _parse_video(value: object) -> dict[str, Any]:
+    """Accept the generation operator's result as a dict, or as its JSON/Python-literal text."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, str):
+        for parse in (json.loads, ast.literal_eval):
+            try:
+                parsed = parse(value)
+            except (ValueError, SyntaxError):
+                continue
+            if isinstance(parsed, Mapping):
+                return dict(parsed)
+    raise SeedanceValidationError(
+        [
+            FieldError(
+                "video",
+                "must be the generation operator's result (a dict such as clip.output), "
+                f"got {type(value).__name__}",
+            )
+        ]
+    )
+
+
+def validate_video_result(value: object) -> dict[str, Any]:
+    """Check ``video=`` before any download; raise naming every missing or wrong field."""
+    result = _parse_video(value)
+    errors: list[FieldError] = []
+    for key in REQUIRED_VIDEO_KEYS:
+        if result.get(key) in (None, ""):
+            errors.append(FieldError(f"video.{key}", "is required"))
+    media = result.get("video")
+    if media is not None and not isinstance(media, Mapping):
+        errors.append(
+            FieldError("video.video", "must be a dict with url, content_type, file_name, file_size")
+        )
+    elif isinstance(media, Mapping):
+        url = media.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            errors.append(FieldError("video.video.url", "must be an http(s) URL"))
+        size = media.get("file_size")
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+            errors.append(
+                FieldError("video.video.file_size", f"must be a non-negative integer, got {size!r}")
+            )
+    status = result.get("status")
+    if status is not None and status != "succeeded":
+        errors.append(FieldError("video.status", f"must be 'succeeded' to archive the video, got {status!r}"))
+    job = result.get("job")
+    if job is not None and not isinstance(job, Mapping):
+        errors.append(FieldError("video.job", "must be a dict (the job reference)"))
+    tier = result.get("tier")
+    if tier is not None and tier not in TIERS:
+        errors.append(FieldError("video.tier", f"must be one of {', '.join(TIERS)}, got {tier!r}"))
+    if errors:
+        raise SeedanceValidationError(errors)
+    return result
+
+
+class SeedanceToGCSOperator(BaseOperator):
+    """
+    Stream a generated Seedance video into ``gs://<bucket_name>/<object_name>``; return that URI.
+
+    The video is streamed (constant memory), its size is checked against ``Content-Length`` and
+    the platform's ``file_size``, and its CRC32C (computed while streaming) must equal what GCS
+    reports; a truncated or corrupt transfer leaves no object behind. Objects are written once
+    (``if_generation_match=0``): a retry that finds the same video already archived succeeds
+    without uploading again; a different object under the name fails the task and is left
+    untouched, unless ``replace=True``. An expired media URL is replaced by asking the platform
+    for the job's result again.
+
+    .. seealso::
+        :doc:`docs/transfers` for a how-to, credentials, lineage and Asset scheduling.
+
+    :param video: The generation operator's result (e.g. ``clip.output``); templated.
+    :param request_id: Alternatively, a finished job's request id on the connection's platform.
+    :param bucket_name: Destination bucket; templated.
+    :param object_name: Destination object name, e.g.
+        ``"campaigns/{{ ds }}/{{ ti.map_index }}-{{ params.seed }}.mp4"``; templated.
+    :param seedance_conn_id: The Seedance connection (to fetch results and fresh links).
+    :param gcp_conn_id: The Google Cloud connection, used when ``apache-airflow-providers-google``
+        is installed; otherwise Application Default Credentials are used. With
+        ``STORAGE_EMULATOR_HOST`` set, anonymous credentials talk to that emulator.
+    :param impersonation_chain: A service account (or chain of them) to impersonate.
+    :param replace: Overwrite an existing object with different content instead of failing.
+    :param tier: The tier of a bare ``request_id`` job (``"standard"`` or ``"fast"``).
+    :param chunk_size: Upload chunk size in bytes, a multiple of 256 KiB (default 8 MiB);
+        memory use is a small multiple of it, whatever the video's size.
+    :param content_type: Content-Type of the object.
+    :param max_download_attempts: Attempts per transfer for transient download failures
+        (5xx, 429, dropped or truncated downloads); every attempt restarts from the first byte.
+    :param download_retry_delay: Initial backoff between download attempts, in seconds.
+    :param gcs_timeout: Seconds for one GCS request.
+    """
+
+    template_fields: Sequence[str] = (
+        "video",
+        "request_id",
+        "bucket_name",
+        "object_name",
+        "gcp_conn_id",
+        "impersonation_chain",
+        "tier",
+    )
+    ui_color = "#e8f0fe"
+
+    def __init__(
+        self,
+        *,
+        bucket_name: str,
+        object_name: str,
+        video: Any = None,
+        request_id: str | None = None,
+        seedance_conn_id: str = SeedanceHook.default_conn_name,
+        gcp_conn_id: str = "google_cloud_default",
+        impersonation_chain: str | Sequence[str] | None = None,
+        replace: bool = False,
+        tier: str | None = None,
+        chunk_size: int = DEFAULT_UPLOAD_CHUNK_SIZE,
+        content_type: str = "video/mp4",
+        max_download_attempts: int = 3,
+        download_retry_delay: float = 2.0,
+        gcs_timeout: float = 120.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if video is None and request_id is None:
+            raise ValueError("SeedanceToGCSOperator needs video= (e.g. clip.output) or request_id=")
+        if video is not None and request_id is not None:
+            raise ValueError("Pass either video= or request_id= to SeedanceToGCSOperator, not both")
+        if chunk_size <= 0 or chunk_size % (256 * 1024):
+            raise ValueError(f"chunk_size must be a positive multiple of 256 KiB, got {chunk_size}")
+        if max_download_attempts < 1:
+            raise ValueError("max_download_attempts must be at least 1")
+        self.video = video
+        self.request_id = request_id
+        self.bucket_name = bucket_name
+        self.object_name = object_name
+        self.seedance_conn_id = seedance_conn_id
+        self.gcp_conn_id = gcp_conn_id
+        self.impersonation_chain = impersonation_chain
+        self.replace = replace
+        self.tier = tier
+        self.chunk_size = chunk_size
+        self.content_type = content_type
+        self.max_download_attempts = max_download_attempts
+        self.download_retry_delay = download_retry_delay
+        self.gcs_timeout = gcs_timeout
+        # Filled by execute() for OpenLineage.
+        self._lineage_platform: str | None = None
+        self._lineage_request_id: str | None = None
+        self._archived: ArchiveResult | None = None
+
+    @cached_property
+    def hook(self) -> SeedanceHook:
+        return SeedanceHook(seedance_conn_id=self.seedance_conn_id)
+
+    def get_storage_client(self) -> storage.Client:
+        """The GCS client (see ``gcp_conn_id``); google-cloud-storage is imported only here."""
+        chain = self.impersonation_chain
+        return make_storage_client(
+            self.gcp_conn_id, list(chain) if isinstance(chain, list | tuple) else chain
+        )
+
+    # -- execute --------------------------------------------------------------------------
+    def execute(self, context: Context) -> str:
+        if not self.bucket_name or not str(self.bucket_name).strip():
+            raise AirflowFailException("bucket_name must not be empty")
+        if not self.object_name or str(self.object_name).endswith("/"):
+            raise AirflowFailException(f"object_name must name an object, got {self.object_name!r}")
+        if self.video is not None:
+            try:
+                result = validate_video_result(self.video)
+            except SeedanceValidationError as exc:
+                raise AirflowFailException(str(exc)) from exc
+            source, info = self._source_from_video(result)
+        else:
+            source, info = self._source_from_request_id(str(self.request_id))
+        self._lineage_platform = info["platform"]
+        self._lineage_request_id = info["request_id"]
+
+        archiver = GCSVideoArchiver(
+            self.get_storage_client(),
+            self.bucket_name,
+            self.object_name,
+            metadata=self._metadata(info, context),
+            content_type=self.content_type,
+            replace=self.replace,
+            chunk_size=self.chunk_size,
+            timeout=self.gcs_timeout,
+        )
+        self.log.info(
+            "Archiving %s job %s to %s (replace=%s)",
+            info["platform"],
+            info["request_id"],
+            archiver.uri,
+            self.replace,
+        )
+        with self.hook.get_http_client() as http:
+            try:
+                archived = archiver.archive(
+                    http,
+                    source,
+                    max_attempts=self.max_download_attempts,
+                    retry_delay=self.download_retry_delay,
+                )
+            except ObjectExistsError as exc:
+                # Retrying cannot help: somebody's archive must not be overwritten silently.
+                # (ChecksumMismatchError propagates as is: a retry may well succeed.)
+                raise AirflowFailException(str(exc)) from exc
+        self._archived = archived
+        verb = "Uploaded" if archived.uploaded else "Already archived:"
+        self.log.info("%s %s (%d bytes, crc32c %s)", verb, archived.uri, archived.size, archived.crc32c)
+        return archived.uri
+
+    def _source_from_video(self, result: dict[str, Any]) -> tuple[MediaSource, dict[str, Any]]:
+        media = result["video"]
+        platform = str(result["platform"])
+        request_id = str(result["request_id"])
+        tier = result.get("tier") or (result.get("job") or {}).get("tier") or "standard"
+        job = result.get("job")
+
+        def refresh() -> tuple[str, int | None]:
+            if self.hook.platform != platform:
+                raise AirflowFailException(
+                    f"The video's link expired and the job ran on {platform!r}, but connection "
+                    f"{self.seedance_conn_id!r} is for {self.hook.platform!r}; cannot fetch a fresh link"
+                )
+            ref = JobRef(**job) if isinstance(job, Mapping) else self.hook.job_ref(request_id, tier=tier)
+            fresh = self.hook.get_result(ref).video
+            return fresh.url, fresh.file_size
+
+        source = MediaSource(url=str(media["url"]), expected_size=media.get("file_size"), refresh=refresh)
+        request = result.get("request") if isinstance(result.get("request"), Mapping) else {}
+        info: dict[str, Any] = {
+            "platform": platform,
+            "request_id": request_id,
+            "tier": tier,
+            "seed": result.get("seed"),
+            "estimated_cost_usd": result.get("estimated_cost_usd"),
+            "request": request,
+        }
+        return source, info
+
+    def _source_from_request_id(self, request_id: str) -> tuple[MediaSource, dict[str, Any]]:
+        tier = self.tier or "standard"
+        if tier not in TIERS:
+            raise AirflowFailException(f"tier must be one of {', '.join(TIERS)}, got {tier!r}")
+        ref = self.hook.job_ref(request_id, tier=tier)
+        first: JobResult = self.hook.get_result(ref)
+
+        def refresh() -> tuple[str, int | None]:
+            fresh = self.hook.get_result(ref).video
+            return fresh.url, fresh.file_size
+
+        source = MediaSource(url=first.video.url, expected_size=first.video.file_size, refresh=refresh)
+        info: dict[str, Any] = {
+            "platform": self.hook.platform,
+            "request_id": first.request_id or request_id,
+            "tier": tier,
+            "seed": first.seed,
+            "estimated_cost_usd": None,
+            "request": {},
+        }
+        return source, info
+
+    def _metadata(self, info: Mapping[str, Any], context: Context) -> dict[str, str]:
+        request: Mapping[str, Any] = info.get("request") or {}
+        ti = context.get("ti")
+        dag_run = context.get("dag_run")
+        map_index = getattr(ti, "map_index", None)
+        values: dict[str, object] = {
+            PLATFORM_KEY: info["platform"],
+            REQUEST_ID_KEY: info["request_id"],
+            "seedance-tier": info.get("tier"),
+            "seedance-seed": info.get("seed"),
+            "seedance-resolution": request.get("resolution"),
+            "seedance-duration": request.get("duration"),
+            "seedance-aspect-ratio": request.get("aspect_ratio"),
+            "seedance-generate-audio": request.get("generate_audio"),
+            "seedance-estimated-cost-usd": info.get("estimated_cost_usd"),
+            "airflow-dag-id": getattr(ti, "dag_id", None) or getattr(dag_run, "dag_id", None),
+            "airflow-run-id": getattr(ti, "run_id", None) or getattr(dag_run, "run_id", None),
+            "airflow-task-id": getattr(ti, "task_id", None) or self.task_id,
+            "airflow-map-index": map_index if isinstance(map_index, int) and map_index >= 0 else None,
+        }
+        values = {k: (v if isinstance(v, str | int | float | bool) else None) for k, v in values.items()}
+        prompt = request.get("prompt")
+        return build_metadata(values, prompt=prompt if isinstance(prompt, str) else None)
+
+    # -- lineage --------------------------------------------------------------------------
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: input the Seedance job, output the GCS object. None without OpenLineage."""
+        try:
+            from airflow.providers.common.compat.openlineage.facet import Dataset
+            from airflow.providers.openlineage.extractors import OperatorLineage
+        except ImportError:
+            return None
+        if self._lineage_request_id is None:
+            return None
+        inputs = [
+            Dataset(namespace=f"seedance://{self._lineage_platform}", name=f"jobs/{self._lineage_request_id}")
+        ]
+        outputs = [Dataset(namespace=f"gs://{self.bucket_name}", name=str(self.object_name))]
+        return OperatorLineage(inputs=inputs, outputs=outputs)

@@ -1,0 +1,407 @@
+"""SeedanceToGCSOperator end to end: the Seedance emulator over HTTP, the strict GCS emulator.
+
+Every test calls ``op.execute(context)`` with a small context dict and an env-var connection,
+as a worker would after rendering templates.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from airflow.sdk import Asset
+from airflow.sdk.exceptions import AirflowFailException
+from google.cloud import storage
+
+from airflow_provider_seedance.client.download import SeedanceDownloadError, SeedanceIncompleteDownloadError
+from airflow_provider_seedance.client.models import JobState
+from airflow_provider_seedance.client.pricing import estimate_cost
+from airflow_provider_seedance.emulator.testing import EmulatorHandle
+from airflow_provider_seedance.hooks.seedance import SeedanceHook
+from airflow_provider_seedance.operators.seedance import build_output
+from airflow_provider_seedance.transfers.gcs_archive import ChecksumMismatchError
+from airflow_provider_seedance.transfers.seedance_to_gcs import SeedanceToGCSOperator
+from tests.support.gcs_emulator import GCSEmulator
+
+PROMPT = "@Image1 runs along the beach at golden hour, slow dolly-in, brand colours"
+OBJECT = "campaigns/2026-11-22/3-42.mp4"
+
+
+def make_context(op: SeedanceToGCSOperator | None = None) -> dict[str, Any]:
+    ti = types.SimpleNamespace(
+        dag_id="seedance_marketing_daily", task_id="archive", run_id="scheduled__2026-11-22", map_index=3
+    )
+    dag_run = types.SimpleNamespace(dag_id="seedance_marketing_daily", run_id="scheduled__2026-11-22")
+    return {"ti": ti, "dag_run": dag_run, "task": op}
+
+
+@pytest.fixture
+def emulator(seedance_emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> EmulatorHandle:
+    """The Seedance emulator with instant jobs, as the ``seedance_default`` connection."""
+    monkeypatch.setenv("AIRFLOW_CONN_SEEDANCE_DEFAULT", seedance_emulator.connection_json("fal"))
+    seedance_emulator.configure(queue_seconds=0, run_seconds=0)
+    return seedance_emulator
+
+
+@pytest.fixture
+def finished_clip(emulator: EmulatorHandle) -> Callable[..., dict[str, Any]]:
+    """Run a generation on the emulator; return exactly what the generation operator returns."""
+
+    def run(seed: int = 42, tier: str = "standard") -> dict[str, Any]:
+        hook = SeedanceHook()
+        request = hook.build_request(
+            prompt=PROMPT,
+            image_urls=["https://cdn.example.com/brand/model.png"],
+            resolution="720p",
+            duration="5",
+            aspect_ratio="16:9",
+            seed=seed,
+            tier=tier,
+        )
+        ref = hook.submit(request)
+        for _ in range(50):
+            if hook.get_status(ref).state is JobState.SUCCEEDED:
+                break
+        result = hook.get_result(ref)
+        hook.close()
+        return build_output(
+            ref,
+            result,
+            status="succeeded",
+            request=request,
+            estimate=estimate_cost(request, platform=ref.platform),
+        )
+
+    return run
+
+
+def transfer(bucket: str, **kwargs: Any) -> SeedanceToGCSOperator:
+    kwargs.setdefault("object_name", OBJECT)
+    kwargs.setdefault("chunk_size", 256 * 1024)
+    kwargs.setdefault("download_retry_delay", 0.01)
+    return SeedanceToGCSOperator(task_id="archive", bucket_name=bucket, **kwargs)
+
+
+def media_statuses(emulator: EmulatorHandle) -> list[int]:
+    return [r["status_code"] for r in emulator.requests("media") if r["method"] == "GET"]
+
+
+# -- the happy path -----------------------------------------------------------------------------
+
+
+def test_video_from_the_generation_operator_is_archived_with_metadata(
+    emulator: EmulatorHandle,
+    finished_clip: Callable[..., dict[str, Any]],
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+) -> None:
+    clip = finished_clip()
+    op = transfer(gcs_bucket, video=clip)
+
+    uri = op.execute(make_context(op))
+
+    assert uri == f"gs://{gcs_bucket}/{OBJECT}"
+    blob = gcs_client.bucket(gcs_bucket).get_blob(OBJECT)
+    assert blob.download_as_bytes() == emulator.video_bytes(clip["request_id"])
+    assert blob.content_type == "video/mp4"
+    assert blob.metadata == {
+        "seedance-platform": "fal",
+        "seedance-request-id": clip["request_id"],
+        "seedance-tier": "standard",
+        "seedance-seed": "42",
+        "seedance-prompt": PROMPT,
+        "seedance-resolution": "720p",
+        "seedance-duration": "5",
+        "seedance-aspect-ratio": "16:9",
+        "seedance-generate-audio": "true",
+        "seedance-estimated-cost-usd": str(clip["estimated_cost_usd"]),
+        "airflow-dag-id": "seedance_marketing_daily",
+        "airflow-run-id": "scheduled__2026-11-22",
+        "airflow-task-id": "archive",
+        "airflow-map-index": "3",
+        "seedance-crc32c": blob.crc32c,
+    }
+
+
+def test_bare_request_id_fetches_the_result_through_the_hook(
+    emulator: EmulatorHandle,
+    finished_clip: Callable[..., dict[str, Any]],
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+) -> None:
+    clip = finished_clip(tier="fast")
+    op = transfer(gcs_bucket, request_id=clip["request_id"], tier="fast")
+
+    assert op.execute(make_context(op)) == f"gs://{gcs_bucket}/{OBJECT}"
+
+    blob = gcs_client.bucket(gcs_bucket).get_blob(OBJECT)
+    assert blob.download_as_bytes() == emulator.video_bytes(clip["request_id"])
+    assert blob.metadata["seedance-seed"] == "42"
+    assert blob.metadata["seedance-tier"] == "fast"
+    assert len(emulator.requests("fal.result")) >= 1
+
+
+def test_templated_object_name_renders_ds_map_index_and_params(gcs_bucket: str) -> None:
+    op = transfer(
+        gcs_bucket,
+        request_id="{{ params.request_id }}",
+        object_name="campaigns/{{ ds }}/{{ ti.map_index }}-{{ params.seed }}.mp4",
+    )
+    context = {**make_context(op), "ds": "2026-11-22", "params": {"seed": 42, "request_id": "abc"}}
+    op.render_template_fields(context)  # type: ignore[arg-type]
+    assert op.object_name == "campaigns/2026-11-22/3-42.mp4"
+    assert op.request_id == "abc"
+
+
+# -- exactly once ---------------------------------------------------------------------------------
+
+
+def test_retry_after_success_returns_the_same_uri_without_a_second_upload(
+    emulator: EmulatorHandle,
+    finished_clip: Callable[..., dict[str, Any]],
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+    gcs_emulator: GCSEmulator,
+) -> None:
+    clip = finished_clip()
+    first = transfer(gcs_bucket, video=clip).execute(make_context())
+    generation = gcs_client.bucket(gcs_bucket).get_blob(OBJECT).generation
+    stats, media = gcs_emulator.stats(), media_statuses(emulator)
+
+    second = transfer(gcs_bucket, video=clip).execute(make_context())
+
+    assert second == first
+    assert gcs_client.bucket(gcs_bucket).get_blob(OBJECT).generation == generation
+    assert gcs_emulator.stats()["resumable_sessions"] == stats["resumable_sessions"]
+    assert media_statuses(emulator) == media  # not even downloaded again
+
+
+def test_existing_different_object_fails_the_task_and_is_left_untouched(
+    finished_clip: Callable[..., dict[str, Any]], gcs_client: storage.Client, gcs_bucket: str
+) -> None:
+    gcs_client.bucket(gcs_bucket).blob(OBJECT).upload_from_string(
+        b"last week's hero take", if_generation_match=0
+    )
+    before = gcs_client.bucket(gcs_bucket).get_blob(OBJECT)
+
+    with pytest.raises(AirflowFailException, match="already exists with different content"):
+        transfer(gcs_bucket, video=finished_clip()).execute(make_context())
+
+    after = gcs_client.bucket(gcs_bucket).get_blob(OBJECT)
+    assert (after.generation, after.download_as_bytes()) == (before.generation, b"last week's hero take")
+
+
+def test_replace_true_overwrites_a_different_object(
+    emulator: EmulatorHandle,
+    finished_clip: Callable[..., dict[str, Any]],
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+) -> None:
+    gcs_client.bucket(gcs_bucket).blob(OBJECT).upload_from_string(b"old take", if_generation_match=0)
+    clip = finished_clip()
+
+    transfer(gcs_bucket, video=clip, replace=True).execute(make_context())
+
+    blob = gcs_client.bucket(gcs_bucket).get_blob(OBJECT)
+    assert blob.download_as_bytes() == emulator.video_bytes(clip["request_id"])
+    assert blob.metadata["seedance-request-id"] == clip["request_id"]
+
+
+# -- failures leave nothing behind ------------------------------------------------------------------
+
+
+def test_truncated_download_fails_and_leaves_no_object(
+    emulator: EmulatorHandle,
+    finished_clip: Callable[..., dict[str, Any]],
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+) -> None:
+    emulator.configure(video_size_bytes=3 * 1024 * 1024)
+    clip = finished_clip()
+    emulator.add_fault("media", "truncate", times=2)
+
+    with pytest.raises(SeedanceIncompleteDownloadError):
+        transfer(gcs_bucket, video=clip, max_download_attempts=2).execute(make_context())
+
+    assert gcs_client.bucket(gcs_bucket).get_blob(OBJECT) is None
+
+
+def test_truncated_download_is_retried_and_then_archived(
+    emulator: EmulatorHandle,
+    finished_clip: Callable[..., dict[str, Any]],
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+) -> None:
+    emulator.configure(video_size_bytes=3 * 1024 * 1024)
+    clip = finished_clip()
+    emulator.add_fault("media", "truncate")
+
+    transfer(gcs_bucket, video=clip).execute(make_context())
+
+    assert gcs_client.bucket(gcs_bucket).blob(OBJECT).download_as_bytes() == emulator.video_bytes(
+        clip["request_id"]
+    )
+
+
+def test_server_error_mid_transfer_is_retried_a_bounded_number_of_times(
+    emulator: EmulatorHandle,
+    finished_clip: Callable[..., dict[str, Any]],
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+) -> None:
+    clip = finished_clip()
+    emulator.add_fault("media", "status", status=503, times=1)
+    transfer(gcs_bucket, video=clip).execute(make_context())
+    assert media_statuses(emulator) == [503, 200]
+
+    emulator.add_fault("media", "status", status=500, times=10)
+    with pytest.raises(SeedanceDownloadError, match="HTTP 500"):
+        transfer(gcs_bucket, video=clip, object_name="other.mp4", max_download_attempts=3).execute(
+            make_context()
+        )
+    assert media_statuses(emulator)[2:] == [500, 500, 500]
+    assert gcs_client.bucket(gcs_bucket).get_blob("other.mp4") is None
+
+
+def test_checksum_mismatch_in_gcs_fails_and_leaves_no_object(
+    finished_clip: Callable[..., dict[str, Any]],
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+    gcs_emulator: GCSEmulator,
+) -> None:
+    gcs_emulator.add_fault("corrupt_upload")
+    with pytest.raises(ChecksumMismatchError, match=r"(?i)crc32c.*corrupt object was deleted"):
+        transfer(gcs_bucket, video=finished_clip()).execute(make_context())
+    assert gcs_client.bucket(gcs_bucket).get_blob(OBJECT) is None
+
+
+def test_expired_link_is_replaced_by_a_fresh_one_from_the_platform(
+    emulator: EmulatorHandle,
+    finished_clip: Callable[..., dict[str, Any]],
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+) -> None:
+    emulator.configure(manual_clock=True, video_ttl_seconds=24 * 3600)
+    clip = finished_clip()
+    emulator.advance(25 * 3600)  # the next morning's DAG run finds yesterday's link dead
+    results_before = len(emulator.requests("fal.result"))
+
+    transfer(gcs_bucket, video=clip).execute(make_context())
+
+    assert media_statuses(emulator) == [403, 200]
+    assert len(emulator.requests("fal.result")) == results_before + 1
+    assert gcs_client.bucket(gcs_bucket).blob(OBJECT).download_as_bytes() == emulator.video_bytes(
+        clip["request_id"]
+    )
+
+
+# -- input validation, imports, lineage, assets ------------------------------------------------------
+
+
+def test_incomplete_video_input_names_the_fields_before_any_download(
+    emulator: EmulatorHandle, gcs_bucket: str
+) -> None:
+    bad = {"platform": "fal", "video": {"file_size": 10}, "status": "succeeded"}
+    with pytest.raises(AirflowFailException) as info:
+        transfer(gcs_bucket, video=bad).execute(make_context())
+    message = str(info.value)
+    assert "video.request_id: is required" in message
+    assert "video.video.url: must be an http(s) URL" in message
+    assert emulator.requests("media") == []
+
+
+def test_unfinished_job_is_rejected(gcs_bucket: str) -> None:
+    video = {"platform": "fal", "request_id": "r1", "status": "running", "video": {"url": "https://x/y.mp4"}}
+    with pytest.raises(AirflowFailException, match=r"video.status: must be 'succeeded'"):
+        transfer(gcs_bucket, video=video).execute(make_context())
+
+
+def test_video_or_request_id_is_required_but_not_both() -> None:
+    with pytest.raises(ValueError, match=r"video= .* or request_id="):
+        SeedanceToGCSOperator(task_id="t", bucket_name="b", object_name="o.mp4")
+    with pytest.raises(ValueError, match="not both"):
+        SeedanceToGCSOperator(task_id="t", bucket_name="b", object_name="o.mp4", video={}, request_id="r")
+
+
+def test_template_fields() -> None:
+    assert {"object_name", "bucket_name", "request_id", "video", "gcp_conn_id"} <= set(
+        SeedanceToGCSOperator.template_fields
+    )
+
+
+def test_importing_the_operator_does_not_import_google_cloud_storage() -> None:
+    code = (
+        "import sys\n"
+        "import airflow_provider_seedance.transfers.seedance_to_gcs\n"
+        "bad = sorted(m for m in sys.modules if m.startswith(('google.cloud.storage', 'google_crc32c')))\n"
+        "print(bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_asset_outlet_for_a_gcs_prefix_is_accepted() -> None:
+    from airflow.sdk import DAG
+
+    campaign = Asset("gs://brand-archive/campaigns/")
+    with DAG("archive_campaign", schedule=None) as dag:
+        SeedanceToGCSOperator(
+            task_id="archive",
+            request_id="r1",
+            bucket_name="brand-archive",
+            object_name="campaigns/x.mp4",
+            outlets=[campaign],
+        )
+    with DAG("publish_campaign", schedule=[Asset("gs://brand-archive/campaigns/")]) as downstream:
+        pass
+
+    assert dag.get_task("archive").outlets == [campaign]
+    assert campaign.uri.startswith("gs://brand-archive/campaigns")
+    assert downstream.timetable.asset_condition.objects == (campaign,)  # type: ignore[attr-defined]
+
+
+def test_lineage_is_none_without_the_openlineage_provider() -> None:
+    op = transfer("b", request_id="r1")
+    op._lineage_platform, op._lineage_request_id = "fal", "r1"
+    assert op.get_openlineage_facets_on_complete(None) is None
+
+
+def test_lineage_names_the_seedance_job_and_the_gcs_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Dataset:
+        def __init__(self, namespace: str, name: str) -> None:
+            self.namespace, self.name = namespace, name
+
+    class OperatorLineage:
+        def __init__(self, inputs: list[Dataset], outputs: list[Dataset]) -> None:
+            self.inputs, self.outputs = inputs, outputs
+
+    facet = types.ModuleType("airflow.providers.common.compat.openlineage.facet")
+    facet.Dataset = Dataset  # type: ignore[attr-defined]
+    extractors = types.ModuleType("airflow.providers.openlineage.extractors")
+    extractors.OperatorLineage = OperatorLineage  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "airflow.providers.common.compat.openlineage.facet", facet)
+    monkeypatch.setitem(
+        sys.modules, "airflow.providers.openlineage", types.ModuleType("airflow.providers.openlineage")
+    )
+    monkeypatch.setitem(sys.modules, "airflow.providers.openlineage.extractors", extractors)
+    op = transfer("brand-archive", request_id="r1", object_name="campaigns/x.mp4")
+    op._lineage_platform, op._lineage_request_id = "fal", "r1"
+
+    lineage = op.get_openlineage_facets_on_complete(None)
+
+    assert [(d.namespace, d.name) for d in lineage.inputs] == [("seedance://fal", "jobs/r1")]
+    assert [(d.namespace, d.name) for d in lineage.outputs] == [("gs://brand-archive", "campaigns/x.mp4")]
+
+
+def test_video_given_as_json_text_is_accepted() -> None:
+    from airflow_provider_seedance.transfers.seedance_to_gcs import validate_video_result
+
+    video = {"platform": "fal", "request_id": "r1", "video": {"url": "https://x/y.mp4", "file_size": 3}}
+    assert validate_video_result(json.dumps(video)) == video
+    assert validate_video_result(repr(video)) == video
