@@ -150,20 +150,29 @@ class SeedanceHook(BaseHook):
             errors.append(
                 FieldError(
                     f"connection {self.seedance_conn_id!r} extra.platform",
-                    f"{platform!r} is not implemented in this release; implemented: {', '.join(sorted(DIALECTS))}",
+                    f"{platform!r} is not implemented in this release; "
+                    f"implemented: {', '.join(sorted(DIALECTS))}",
                 )
             )
         if not conn.password:
             errors.append(
-                FieldError(f"connection {self.seedance_conn_id!r} password", "must hold the platform's API key")
+                FieldError(
+                    f"connection {self.seedance_conn_id!r} password", "must hold the platform's API key"
+                )
             )
-        timeout = self.timeout or extra.get("timeout") or DEFAULT_TIMEOUT
+        raw_timeout: Any = self.timeout if self.timeout is not None else extra.get("timeout")
+        if raw_timeout is None or raw_timeout == "":
+            raw_timeout = DEFAULT_TIMEOUT
         try:
-            timeout = float(timeout)
-            if timeout <= 0:
+            if isinstance(raw_timeout, bool):
+                raise TypeError
+            timeout = float(raw_timeout)
+            if not timeout > 0:  # also rejects NaN
                 raise ValueError
         except (TypeError, ValueError):
-            errors.append(FieldError(f"connection {self.seedance_conn_id!r} extra.timeout", "must be a positive number"))
+            errors.append(
+                FieldError(f"connection {self.seedance_conn_id!r} extra.timeout", "must be a positive number")
+            )
             timeout = DEFAULT_TIMEOUT
         base_url = _base_url_from(conn)
         if base_url is not None and not _is_http_url(base_url):
@@ -287,7 +296,9 @@ class SeedanceHook(BaseHook):
         except SeedanceError as exc:
             return False, str(exc)
         try:
-            probe_retry = dataclasses.replace(self.retry_policy, max_attempts=min(2, self.retry_policy.max_attempts))
+            probe_retry = dataclasses.replace(
+                self.retry_policy, max_attempts=min(2, self.retry_policy.max_attempts)
+            )
             with SeedanceClient(**{**self._client_kwargs(config), "retry": probe_retry}) as client:
                 client.probe()
         except SeedanceAuthError as exc:
