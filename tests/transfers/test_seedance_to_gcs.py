@@ -405,3 +405,48 @@ def test_video_given_as_json_text_is_accepted() -> None:
     video = {"platform": "fal", "request_id": "r1", "video": {"url": "https://x/y.mp4", "file_size": 3}}
     assert validate_video_result(json.dumps(video)) == video
     assert validate_video_result(repr(video)) == video
+
+
+# -- constant memory -------------------------------------------------------------------------------
+
+VIDEO_200_MB = 200 * 1000 * 1000
+
+
+@pytest.mark.slow
+def test_a_200_mb_video_streams_in_constant_memory(
+    emulator: EmulatorHandle,
+    finished_clip: Callable[..., dict[str, Any]],
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+    gcs_emulator: GCSEmulator,
+) -> None:
+    """The transfer runs in its own process; its peak RSS may grow by a few chunks, not 200 MB."""
+    import os
+
+    emulator.configure(video_size_bytes=VIDEO_200_MB)
+    clip = finished_clip()
+    assert clip["video"]["file_size"] == VIDEO_200_MB
+    env = {
+        **os.environ,
+        "STORAGE_EMULATOR_HOST": gcs_emulator.url,
+        "GOOGLE_CLOUD_PROJECT": gcs_emulator.project,
+    }
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.transfers.rss_probe", json.dumps(clip), gcs_bucket, "big/clip.mp4"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"200 MB transfer: {report}")
+    blob = gcs_client.bucket(gcs_bucket).get_blob("big/clip.mp4")
+    try:
+        assert blob.size == VIDEO_200_MB
+        assert blob.crc32c == blob.metadata["seedance-crc32c"]
+        assert report["growth_kb"] < 64 * 1024, report  # 8 MiB chunks: well below the 200 MB video
+    finally:
+        blob.delete()
