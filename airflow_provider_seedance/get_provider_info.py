@@ -21,7 +21,8 @@ CONNECTION_UI_FIELD_BEHAVIOUR: dict[str, Any] = {
 CONNECTION_FIELDS: dict[str, Any] = {
     "platform": {
         "label": "Platform",
-        "description": "Which platform sells the model: fal (default), oxen, aihubmax, byteplus or volcengine.",
+        "description": "Which platform sells the model: "
+        "fal (default), oxen, aihubmax, byteplus or volcengine.",
         "schema": {"type": ["string", "null"], "enum": [*_PLATFORMS, None], "default": "fal"},
     },
     "timeout": {
@@ -37,8 +38,8 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-seedance",
         "name": "Seedance",
-        "description": "ByteDance Seedance 2.0 reference-to-video generation on fal.ai, Oxen.ai, AIHubMax and "
-        "BytePlus ModelArk / Volcengine Ark, with archiving to Google Cloud Storage.",
+        "description": "ByteDance Seedance 2.0 reference-to-video generation on fal.ai, Oxen.ai, "
+        "AIHubMax and BytePlus ModelArk / Volcengine Ark, with archiving to Google Cloud Storage.",
         "versions": [__version__],
         "integrations": [
             {
@@ -51,13 +52,19 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": "Seedance", "python-modules": ["airflow_provider_seedance.hooks.seedance"]}
         ],
         "operators": [
-            {"integration-name": "Seedance", "python-modules": ["airflow_provider_seedance.operators.seedance"]}
+            {
+                "integration-name": "Seedance",
+                "python-modules": ["airflow_provider_seedance.operators.seedance"],
+            }
         ],
         "sensors": [
             {"integration-name": "Seedance", "python-modules": ["airflow_provider_seedance.sensors.seedance"]}
         ],
         "triggers": [
-            {"integration-name": "Seedance", "python-modules": ["airflow_provider_seedance.triggers.seedance"]}
+            {
+                "integration-name": "Seedance",
+                "python-modules": ["airflow_provider_seedance.triggers.seedance"],
+            }
         ],
         "transfers": [
             {

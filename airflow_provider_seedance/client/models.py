@@ -92,7 +92,9 @@ def _url_problem(field: str, index: int, url: object) -> str | None:
     if url.startswith("data:"):
         mime = url[5:].split(";", 1)[0].split(",", 1)[0].strip().lower()
         if mime not in _MIME_TYPES[field]:
-            return f"item {index} is a data URI of type {mime or 'unknown'!r}; expected {_FORMAT_NAMES[field]}"
+            return (
+                f"item {index} is a data URI of type {mime or 'unknown'!r}; expected {_FORMAT_NAMES[field]}"
+            )
         return None
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -149,7 +151,9 @@ def collect_violations(
     total = sum(counts.values())
     if total > MAX_FILES:
         errors.append(
-            FieldError("image_urls+video_urls+audio_urls", f"allow at most {MAX_FILES} files in all, got {total}")
+            FieldError(
+                "image_urls+video_urls+audio_urls", f"allow at most {MAX_FILES} files in all, got {total}"
+            )
         )
     if counts["audio_urls"] and not (counts["image_urls"] or counts["video_urls"]):
         errors.append(FieldError("audio_urls", "needs at least one reference image or video"))
@@ -172,12 +176,16 @@ def collect_violations(
 
     resolution = data.get("resolution", "720p")
     if resolution not in resolutions:
-        errors.append(FieldError("resolution", f"must be one of {', '.join(resolutions)}, got {resolution!r}"))
+        errors.append(
+            FieldError("resolution", f"must be one of {', '.join(resolutions)}, got {resolution!r}")
+        )
 
     duration = data.get("duration", "auto")
     if isinstance(duration, bool) or normalize_duration(duration) is None:
         errors.append(
-            FieldError("duration", f"must be 'auto' or a whole number of seconds from 4 to 15, got {duration!r}")
+            FieldError(
+                "duration", f"must be 'auto' or a whole number of seconds from 4 to 15, got {duration!r}"
+            )
         )
 
     aspect_ratio = data.get("aspect_ratio", "auto")
@@ -191,7 +199,9 @@ def collect_violations(
         errors.append(FieldError("generate_audio", f"must be true or false, got {generate_audio!r}"))
 
     seed = data.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not MIN_SEED <= seed <= MAX_SEED):
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, int) or not MIN_SEED <= seed <= MAX_SEED
+    ):
         errors.append(FieldError("seed", f"must be an integer from {MIN_SEED} to {MAX_SEED}, got {seed!r}"))
 
     end_user_id = data.get("end_user_id")

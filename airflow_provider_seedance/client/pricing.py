@@ -74,11 +74,16 @@ def estimate_cost(
     parts = [
         f"{request.tier} tier",
         request.resolution,
-        f"{output_seconds} s output" + (" (duration auto priced at its maximum)" if request.duration == "auto" else ""),
+        f"{output_seconds} s output"
+        + (" (duration auto priced at its maximum)" if request.duration == "auto" else ""),
     ]
     if request.has_video_inputs:
         parts.append(f"{video_in:g} s of input video, x{VIDEO_INPUT_MULTIPLIER}")
     basis = ", ".join(parts) + ("" if platform == "fal" else f"; fal.ai price rules applied to {platform}")
     return CostEstimate(
-        usd=round(usd, 6), output_seconds=output_seconds, input_video_seconds=video_in, tokens=tokens, basis=basis
+        usd=round(usd, 6),
+        output_seconds=output_seconds,
+        input_video_seconds=video_in,
+        tokens=tokens,
+        basis=basis,
     )
