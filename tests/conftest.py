@@ -30,4 +30,5 @@ def seedance_connection(monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
 
     return define
 
+
 pytest_plugins = ["tests.support.gcs_emulator"]
