@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -49,11 +50,13 @@ class EmulatorHandle:
         base_url: str,
         api_key: str = DEFAULT_API_KEY,
         *,
-        verify: bool | str = True,
+        verify: bool | str | ssl.SSLContext = True,
         timeout: float = 30.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
+        if isinstance(verify, str):  # a CA bundle path
+            verify = ssl.create_default_context(cafile=verify)
         self.verify = verify
         self._client = httpx.Client(base_url=self.base_url, verify=verify, timeout=timeout)
 
@@ -321,7 +324,9 @@ class EmulatorServer:
     def _wait_ready(self, port_file: Path) -> None:
         assert self.process is not None
         deadline = time.monotonic() + self.startup_timeout
-        verify: bool | str = self.ca_path or True
+        verify: bool | ssl.SSLContext = (
+            ssl.create_default_context(cafile=self.ca_path) if self.ca_path else True
+        )
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise EmulatorError(

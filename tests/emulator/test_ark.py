@@ -122,7 +122,10 @@ def test_expired_when_execution_window_passes(emu: EmulatorHandle, bearer: httpx
         ({"content": _content(images=10)}, "content"),
         ({"content": _content(images=0, audios=1)}, "content"),
         ({"content": _content(prompt="x" * 5001)}, "content.text"),
-        ({"content": [{"type": "image_url", "image_url": {"url": "https://x/i.png"}, "role": "bogus"}]}, None),
+        (
+            {"content": [{"type": "image_url", "image_url": {"url": "https://x/i.png"}, "role": "bogus"}]},
+            None,
+        ),
         ({"ratio": "2:1"}, "ratio"),
         ({"duration": 3}, "duration"),
         ({"resolution": "4k"}, "resolution"),

@@ -36,7 +36,8 @@ def test_happy_path_both_tiers(emu: EmulatorHandle, fal: httpx.Client, path: str
     running = fal.get(sub["status_url"], params={"logs": 1})
     assert running.status_code == 202
     assert running.json()["status"] == "IN_PROGRESS"
-    assert running.json()["logs"] and running.json()["logs"][0]["message"]
+    assert running.json()["logs"]
+    assert running.json()["logs"][0]["message"]
     assert fal.get(sub["status_url"]).json()["logs"] is None  # logs only with ?logs=1
 
     emu.advance(20)
@@ -214,4 +215,7 @@ def test_limits_at_the_edge_are_accepted(emu: EmulatorHandle, fal: httpx.Client)
         "end_user_id": "u1",
     }
     assert fal.post(FAL_STANDARD, json=body).status_code == 200
-    assert fal.post(FAL_FAST, json={"prompt": "p", "duration": "auto", "aspect_ratio": "auto"}).status_code == 200
+    assert (
+        fal.post(FAL_FAST, json={"prompt": "p", "duration": "auto", "aspect_ratio": "auto"}).status_code
+        == 200
+    )

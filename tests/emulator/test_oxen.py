@@ -30,7 +30,9 @@ def test_happy_path(emu: EmulatorHandle, bearer: httpx.Client) -> None:
     assert done["status"] == "succeeded"
     assert done["error_message"] is None
     assert done["seed"] == 7
-    assert done["completed_at"] and done["started_at"] and done["enqueued_at"]
+    assert done["completed_at"]
+    assert done["started_at"]
+    assert done["enqueued_at"]
     video = httpx.get(done["result_url"])
     assert video.status_code == 200
     assert video.content == emu.video_bytes(gid)
