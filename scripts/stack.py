@@ -175,6 +175,7 @@ class Stack:
     :param celery_result_backend: Celery result backend (default: the metadata DB).
     :param triggerers: How many triggerers to run.
     :param celery_workers: How many Celery workers to run (``CeleryExecutor`` only).
+    :param celery_concurrency: Task slots per Celery worker.
     :param parallelism: ``[core] parallelism``; also the LocalExecutor's worker count.
     :param queue_seconds: How long emulated jobs stay queued.
     :param run_seconds: How long emulated jobs run.
@@ -198,6 +199,7 @@ class Stack:
         celery_result_backend: str | None = None,
         triggerers: int = 1,
         celery_workers: int = 0,
+        celery_concurrency: int = 2,
         parallelism: int = 4,
         queue_seconds: float = 2.0,
         run_seconds: float = 3.0,
@@ -219,6 +221,7 @@ class Stack:
         self.celery_result_backend = celery_result_backend
         self.triggerers = triggerers
         self.celery_workers = celery_workers
+        self.celery_concurrency = celery_concurrency
         self.parallelism = parallelism
         self.queue_seconds = queue_seconds
         self.run_seconds = run_seconds
@@ -348,7 +351,7 @@ class Stack:
                         "--celery-hostname",
                         f"worker{number}@%h",
                         "--concurrency",
-                        str(self.parallelism),
+                        str(self.celery_concurrency),
                         "--without-gossip",
                         "--without-mingle",
                     ],
