@@ -1,0 +1,74 @@
+"""Smoke tests for ``python -m benchmarks``: each benchmark runs in a tiny configuration.
+
+They prove the benchmark code works end to end (emulators, worker subprocesses, result files).
+They assert nothing about speed: timings are only ever compared as ratios, in benchmarks/.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks import bench_import, bench_transfer, bench_triggers, bench_validation
+from benchmarks.__main__ import main
+from benchmarks.common import BenchResult, write_results
+
+pytestmark = pytest.mark.slow
+
+
+def _complete(result: BenchResult) -> None:
+    assert result.rows, result
+    for row in result.rows:
+        assert row.ours is not None, row
+
+
+def test_triggers_tiny() -> None:
+    result = bench_triggers.run(
+        quick=True,
+        sizes=[20],
+        budget=60,
+        variants=["ours", "client-per-poll"],
+        queue_seconds=0.2,
+        run_seconds=0.3,
+    )
+    _complete(result)
+    for report in result.raw.values():
+        assert report["events"] == 20, report
+        assert report["statuses"] == {"success": 20}, report
+        assert report["status_requests"] >= 20, report
+    assert {row.baseline_name for row in result.rows} == {"client-per-poll"}
+
+
+def test_transfer_tiny() -> None:
+    result = bench_transfer.run(quick=True, size_mb=5, repeats=1)
+    _complete(result)
+    assert [r["stored_bytes"] for r in result.raw["ours"] + result.raw["baseline"]] == [5_000_000] * 2
+
+
+def test_import_tiny() -> None:
+    result = bench_import.run(quick=True, runs=1, warmup=False)
+    _complete(result)
+    assert result.raw["heavy_modules_imported_by_ours"]["google.cloud.storage"] is False
+
+
+def test_validation_and_result_files(tmp_path: Path) -> None:
+    result = bench_validation.run(quick=True, seconds=0.05)
+    _complete(result)
+    assert result.rows[0].ratio is not None
+    path = write_results([result], quick=True, out_dir=tmp_path)
+    payload = json.loads(path.read_text())
+    assert payload["benchmarks"][0]["name"] == "validation"
+    assert "| validation |" in (tmp_path / "latest.md").read_text()
+
+
+def test_cli_rejects_unknown_names() -> None:
+    with pytest.raises(SystemExit):
+        main(["nope", "--no-save"])
+
+
+def test_cli_runs_one_benchmark(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validation", "--quick", "--out", str(tmp_path)]) == 0
+    assert "validations per second" in capsys.readouterr().out
+    assert (tmp_path / "latest.json").exists()
