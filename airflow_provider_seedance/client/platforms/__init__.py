@@ -10,6 +10,10 @@ from airflow_provider_seedance.client.platforms.base import Dialect, HttpRequest
 #: platform key -> "module:Class". Modules are imported on first use.
 DIALECTS: dict[str, str] = {
     "fal": "airflow_provider_seedance.client.platforms.fal:FalDialect",
+    "oxen": "airflow_provider_seedance.client.platforms.oxen:OxenDialect",
+    "aihubmax": "airflow_provider_seedance.client.platforms.aihubmax:AIHubMaxDialect",
+    "byteplus": "airflow_provider_seedance.client.platforms.ark:BytePlusArkDialect",
+    "volcengine": "airflow_provider_seedance.client.platforms.ark:VolcengineArkDialect",
 }
 
 __all__ = ["DIALECTS", "Dialect", "HttpRequest", "HttpResponse", "Operation", "get_dialect"]

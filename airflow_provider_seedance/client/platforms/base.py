@@ -16,12 +16,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from airflow_provider_seedance.client.errors import (
     FieldError,
     SeedanceAPIError,
     SeedanceAuthError,
+    SeedanceError,
+    SeedanceJobFailed,
     SeedanceNotFoundError,
     SeedanceProtocolError,
     SeedanceRateLimitError,
@@ -33,6 +35,7 @@ from airflow_provider_seedance.client.models import (
     CancelOutcome,
     JobRef,
     JobResult,
+    JobState,
     JobStatus,
     ReferenceToVideoRequest,
     Tier,
@@ -130,6 +133,38 @@ def _origin(url: str) -> tuple[str, str | None, int | None] | None:
     return scheme, parts.hostname, port
 
 
+def file_name_from_url(url: str) -> str | None:
+    """The last path segment of ``url`` when it names a file (``.../abc.mp4?sig=...`` -> ``abc.mp4``)."""
+    last = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    return last if "." in last.strip(".") else None
+
+
+def result_unavailable(label: str, ref: JobRef, status: JobStatus, response: HttpResponse) -> SeedanceError:
+    """The error for a result read of a job that has no video (yet), for dialects whose result
+    is the status body: :class:`SeedanceJobFailed` once the job ended without one, else a
+    :class:`SeedanceProtocolError` naming the status."""
+    if status.state in (JobState.FAILED, JobState.CANCELLED, JobState.EXPIRED):
+        reason = f": {status.error}" if status.error else ""
+        return SeedanceJobFailed(
+            f"{label} job {ref.request_id} {status.state.value} (status {status.raw_status!r}) and has "
+            f"no video{reason}",
+            request_id=ref.request_id,
+            error=status.error,
+            error_type=status.error_type,
+        )
+    if status.state is JobState.SUCCEEDED:
+        return SeedanceProtocolError(
+            f"{label} reports job {ref.request_id} {status.raw_status!r} but gives no video URL: "
+            f"{response.excerpt()!r}",
+            status_code=response.status_code,
+        )
+    return SeedanceProtocolError(
+        f"{label} job {ref.request_id} has no result yet (status {status.raw_status!r}); "
+        "wait until it succeeds",
+        status_code=response.status_code,
+    )
+
+
 def same_origin(url: str, base_url: str) -> bool:
     """True when ``url`` has the scheme, host and port of ``base_url`` (default ports implied)."""
     a, b = _origin(url), _origin(base_url)
@@ -145,6 +180,8 @@ class Dialect(ABC):
     label: ClassVar[str]
     default_base_url: ClassVar[str]
     resolutions: ClassVar[tuple[str, ...]] = DEFAULT_RESOLUTIONS
+    #: Narrower resolution sets for some tiers (e.g. ``{"fast": ("480p", "720p")}``).
+    tier_resolutions: ClassVar[Mapping[str, tuple[str, ...]]] = {}
 
     def __init__(self, base_url: str | None = None) -> None:
         self.base_url = (base_url or self.default_base_url).rstrip("/")
@@ -156,11 +193,13 @@ class Dialect(ABC):
 
     def check(self, request: ReferenceToVideoRequest) -> list[FieldError]:
         """Platform-specific limits beyond the shared model (e.g. the resolutions sold)."""
-        if request.resolution not in self.resolutions:
+        allowed = self.tier_resolutions.get(request.tier, self.resolutions)
+        if request.resolution not in allowed:
+            scope = f" for the {request.tier} tier" if request.tier in self.tier_resolutions else ""
             return [
                 FieldError(
                     "resolution",
-                    f"{self.label} sells {', '.join(self.resolutions)} only, got {request.resolution!r}",
+                    f"{self.label} sells {', '.join(allowed)} only{scope}, got {request.resolution!r}",
                 )
             ]
         return []
