@@ -329,14 +329,17 @@ class GCSVideoArchiver:
             raise
         try:
             writer.close()  # sends the last chunk: this finalizes the object
-        except DataCorruption as exc:
-            self._delete_corrupt(None)
-            raise ChecksumMismatchError(
-                f"GCS stored different bytes for {self.uri} than were downloaded ({exc}); "
-                "the corrupt object was deleted"
-            ) from exc
-        except (PreconditionFailed, InvalidResponse) as exc:
-            if _http_status(exc) == 412:
+        except BaseException as exc:
+            # Make the writer inert, so its finalizer never re-sends the last chunk later.
+            with contextlib.suppress(Exception):
+                writer.terminate()
+            if isinstance(exc, DataCorruption):
+                self._delete_corrupt(None)
+                raise ChecksumMismatchError(
+                    f"GCS stored different bytes for {self.uri} than were downloaded ({exc}); "
+                    "the corrupt object was deleted"
+                ) from exc
+            if isinstance(exc, PreconditionFailed | InvalidResponse) and _http_status(exc) == 412:
                 raise _PreconditionLost(stream.crc32c, stream.size) from exc
             raise
         return self._verify(stream)

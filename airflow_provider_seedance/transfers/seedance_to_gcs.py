@@ -233,18 +233,20 @@ class SeedanceToGCSOperator(BaseOperator):
             archiver.uri,
             self.replace,
         )
-        with self.hook.get_http_client() as http:
-            try:
+        try:
+            with self.hook.get_http_client() as http:
                 archived = archiver.archive(
                     http,
                     source,
                     max_attempts=self.max_download_attempts,
                     retry_delay=self.download_retry_delay,
                 )
-            except ObjectExistsError as exc:
-                # Retrying cannot help: somebody's archive must not be overwritten silently.
-                # (ChecksumMismatchError propagates as is: a retry may well succeed.)
-                raise AirflowFailException(str(exc)) from exc
+        except ObjectExistsError as exc:
+            # Retrying cannot help: somebody's archive must not be overwritten silently.
+            # (ChecksumMismatchError propagates as is: a retry may well succeed.)
+            raise AirflowFailException(str(exc)) from exc
+        finally:
+            self.hook.close()
         self._archived = archived
         verb = "Uploaded" if archived.uploaded else "Already archived:"
         self.log.info("%s %s (%d bytes, crc32c %s)", verb, archived.uri, archived.size, archived.crc32c)

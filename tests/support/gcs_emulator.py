@@ -32,6 +32,7 @@ Fixtures (register with ``pytest_plugins = ["tests.support.gcs_emulator"]``):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -125,8 +126,18 @@ def _precondition_problem(storage: Any, bucket: str, name: str, conds: dict[str,
     return None
 
 
-def _fail_412(response: Any, message: str) -> None:
+def _fail_412(request: Any, response: Any, message: str) -> None:
+    """Answer 412 -- after reading the request body.
+
+    Closing a socket with unread request bytes makes the kernel send a TCP reset, which can
+    destroy the 412 before the client reads it; the client then sees a connection error and
+    retries for up to two minutes.
+    """
     from http import HTTPStatus
+
+    if request is not None:
+        with contextlib.suppress(Exception):
+            _ = request.data
 
     response.status = HTTPStatus.PRECONDITION_FAILED
     response.json(
@@ -157,7 +168,7 @@ def install_strict_layer(state: _StrictState) -> None:
         )
         if problem:
             state.stats["precondition_failures"] += 1
-            return _fail_412(response, problem)
+            return _fail_412(request, response, problem)
         state.stats["objects_written"] += 1
         return orig_media(request, response, storage)
 
@@ -168,7 +179,7 @@ def install_strict_layer(state: _StrictState) -> None:
         )
         if problem:
             state.stats["precondition_failures"] += 1
-            return _fail_412(response, problem)
+            return _fail_412(request, response, problem)
         state.stats["objects_written"] += 1
         return orig_multipart(request, response, storage)
 
@@ -181,7 +192,7 @@ def install_strict_layer(state: _StrictState) -> None:
         problem = _precondition_problem(storage, bucket, name, conds)
         if problem:
             state.stats["precondition_failures"] += 1
-            return _fail_412(response, problem)
+            return _fail_412(request, response, problem)
         result = orig_create_resumable(request, response, storage)
         location = response._headers.get("Location")
         if location:
@@ -197,7 +208,7 @@ def install_strict_layer(state: _StrictState) -> None:
             state.stats["precondition_failures"] += 1
             state.sessions.pop(upload_id, None)
             storage.delete_resumable_file_obj(upload_id)
-            return _fail_412(response, problem)
+            return _fail_412(None, response, problem)  # the chunk's body was read already
         if data and state.take_fault("corrupt_upload"):
             state.stats["corrupted_uploads"] += 1
             data = bytes([data[0] ^ 0xFF]) + data[1:]
