@@ -315,7 +315,8 @@ def test_the_operator_runs_unchanged_on_each_platform(
     op = SeedanceReferenceToVideoOperator(
         task_id="clip", deferrable=False, poll_interval=0.1, **OPERATOR_INPUTS
     )
-    result = op.execute({"ti": FakeTI(), "task_state_store": FakeTaskStateStore()})
+    context: dict[str, Any] = {"ti": FakeTI(), "task_state_store": FakeTaskStateStore()}
+    result = op.execute(context)  # type: ignore[arg-type]
 
     assert (result["platform"], result["status"]) == (platform, "succeeded")
     (job,) = seedance_emulator.jobs()

@@ -1,0 +1,461 @@
+"""BytePlus ModelArk / Volcengine Ark dialect and transport, on the wire (respx), sync and async."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import respx
+
+from airflow_provider_seedance import __version__
+from airflow_provider_seedance.client.errors import (
+    SeedanceAmbiguousSubmitError,
+    SeedanceAuthError,
+    SeedanceJobFailed,
+    SeedanceNotFoundError,
+    SeedanceProtocolError,
+    SeedanceRateLimitError,
+    SeedanceRequestRejected,
+    SeedanceServerError,
+    SeedanceValidationError,
+)
+from airflow_provider_seedance.client.models import CancelOutcome, JobRef, JobState
+from airflow_provider_seedance.client.platforms import get_dialect
+from airflow_provider_seedance.client.platforms.ark import BytePlusArkDialect, VolcengineArkDialect
+from tests.client.helpers import API_KEY, ClientFacade, simple_request
+
+BYTEPLUS = "https://ark.ap-southeast.bytepluses.com"
+VOLCENGINE = "https://ark.cn-beijing.volces.com"
+TASKS = "/api/v3/contents/generations/tasks"
+TASK_ID = "cgt-20260405024433-sbj8r"
+TASK_URL = f"{BYTEPLUS}{TASKS}/{TASK_ID}"
+VIDEO = (
+    f"https://ark-content-generation-ap-southeast-1.tos.bytepluses.com/{TASK_ID}/video.mp4?X-Tos-Signature=s"
+)
+REF = JobRef(platform="byteplus", request_id=TASK_ID)
+REGIONS = {
+    "byteplus": (BYTEPLUS, "dreamina-seedance-2-0-260128", "dreamina-seedance-2-0-fast-260128"),
+    "volcengine": (VOLCENGINE, "doubao-seedance-2-0-260128", "doubao-seedance-2-0-fast-260128"),
+}
+
+
+@pytest.fixture
+def ark() -> Iterator[respx.MockRouter]:
+    with respx.mock(assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture
+def client(make_client: Callable[..., ClientFacade]) -> ClientFacade:
+    return make_client(platform="byteplus")
+
+
+def task(status: str, **fields: Any) -> dict[str, Any]:
+    """Ark's ``GET .../tasks/{id}`` body."""
+    return {
+        "id": TASK_ID,
+        "model": "dreamina-seedance-2-0-260128",
+        "status": status,
+        "error": None,
+        "created_at": 1775357073,
+        "updated_at": 1775357073,
+        "seed": 11,
+        "resolution": "720p",
+        "ratio": "16:9",
+        "duration": 5,
+        "framespersecond": 24,
+        "generate_audio": True,
+        **fields,
+    }
+
+
+def error(code: str, message: str, type_: str, param: str = "") -> dict[str, Any]:
+    return {
+        "error": {
+            "code": code,
+            "message": f"{message} Request id: 0217753570738",
+            "param": param,
+            "type": type_,
+        }
+    }
+
+
+# -- submit -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("tier", ["standard", "fast"])
+@pytest.mark.parametrize("platform", ["byteplus", "volcengine"])
+def test_submit_posts_a_content_list_to_the_region_with_its_model_ids(
+    ark: respx.MockRouter, make_client: Callable[..., ClientFacade], platform: str, tier: str
+) -> None:
+    base, standard, fast = REGIONS[platform]
+    route = ark.post(f"{base}{TASKS}").respond(200, json={"id": TASK_ID})
+    request = simple_request(
+        tier=tier,
+        prompt="@Image1 and @Image2 dance to @Audio1, moving like @Video1",
+        image_urls=["https://x.test/a.jpg", "https://x.test/b.png"],
+        video_urls=["https://x.test/m.mp4"],
+        audio_urls=["https://x.test/a.mp3"],
+        duration=10,
+        aspect_ratio="9:16",
+        resolution="480p",
+        generate_audio=False,
+        seed=5,
+        end_user_id="user-42",
+    )
+    job = make_client(platform=platform).submit(request)
+    assert job == JobRef(platform=platform, request_id=TASK_ID, tier=tier)
+    sent = route.calls.last.request
+    assert str(sent.url) == f"{base}{TASKS}"
+    assert json.loads(sent.content) == {
+        "model": standard if tier == "standard" else fast,
+        "content": [
+            {"type": "text", "text": "@Image1 and @Image2 dance to @Audio1, moving like @Video1"},
+            {"type": "image_url", "image_url": {"url": "https://x.test/a.jpg"}, "role": "reference_image"},
+            {"type": "image_url", "image_url": {"url": "https://x.test/b.png"}, "role": "reference_image"},
+            {"type": "video_url", "video_url": {"url": "https://x.test/m.mp4"}, "role": "reference_video"},
+            {"type": "audio_url", "audio_url": {"url": "https://x.test/a.mp3"}, "role": "reference_audio"},
+        ],
+        "ratio": "9:16",
+        "resolution": "480p",
+        "duration": 10,
+        "generate_audio": False,
+        "watermark": False,
+        "seed": 5,
+        "safety_identifier": "user-42",
+    }
+
+
+def test_auto_becomes_adaptive_and_minus_one_and_no_seed_sends_none(
+    ark: respx.MockRouter, client: ClientFacade
+) -> None:
+    route = ark.post(f"{BYTEPLUS}{TASKS}").respond(200, json={"id": TASK_ID})
+    client.submit(simple_request())
+    body = json.loads(route.calls.last.request.content)
+    assert (body["ratio"], body["duration"], body["resolution"]) == ("adaptive", -1, "720p")
+    assert "seed" not in body
+    assert "safety_identifier" not in body
+    assert [item["type"] for item in body["content"]] == ["text", "image_url"]
+
+
+def test_every_request_carries_a_bearer_key_and_the_user_agent(
+    ark: respx.MockRouter, client: ClientFacade
+) -> None:
+    ark.post(f"{BYTEPLUS}{TASKS}").respond(200, json={"id": TASK_ID})
+    ark.get(TASK_URL).respond(200, json=task("succeeded", content={"video_url": VIDEO}))
+    ark.delete(TASK_URL).respond(200, json={})
+    job = client.submit(simple_request())
+    client.status(job)
+    client.result(job)
+    client.cancel(job)
+    assert [c.request.method for c in ark.calls] == ["POST", "GET", "GET", "DELETE"]
+    for call in ark.calls:
+        assert call.request.headers["authorization"] == f"Bearer {API_KEY}"
+        assert call.request.headers["user-agent"] == f"airflow-provider-seedance/{__version__}"
+
+
+def test_a_custom_base_url_keeps_the_region_model_ids(
+    ark: respx.MockRouter, make_client: Callable[..., ClientFacade]
+) -> None:
+    route = ark.post(f"http://127.0.0.1:8787{TASKS}").respond(200, json={"id": TASK_ID})
+    make_client(platform="volcengine", base_url="http://127.0.0.1:8787").submit(simple_request())
+    assert json.loads(route.calls.last.request.content)["model"] == "doubao-seedance-2-0-260128"
+
+
+def test_get_dialect_picks_the_region_class() -> None:
+    assert isinstance(get_dialect("byteplus"), BytePlusArkDialect)
+    assert get_dialect("byteplus").base_url == BYTEPLUS
+    volc = get_dialect("volcengine", "https://proxy.example/ark/")
+    assert isinstance(volc, VolcengineArkDialect)
+    assert volc.base_url == "https://proxy.example/ark"
+
+
+def test_submit_without_an_id_warns_that_a_job_may_exist(ark: respx.MockRouter, client: ClientFacade) -> None:
+    ark.post(f"{BYTEPLUS}{TASKS}").respond(200, json={})
+    with pytest.raises(SeedanceProtocolError, match=r"no task id.*A job may exist"):
+        client.submit(simple_request())
+
+
+def test_an_invalid_parameter_is_a_rejected_request_with_the_code(
+    ark: respx.MockRouter, client: ClientFacade
+) -> None:
+    ark.post(f"{BYTEPLUS}{TASKS}").respond(
+        400,
+        json=error(
+            "InvalidParameter",
+            "The parameter `ratio` specified in the request is not valid.",
+            "BadRequest",
+            "ratio",
+        ),
+    )
+    with pytest.raises(SeedanceRequestRejected) as info:
+        client.submit(simple_request())
+    assert info.value.error_type == "InvalidParameter"
+    assert "(param: ratio)" in str(info.value)
+    assert str(info.value).startswith("BytePlus ModelArk answered submit with HTTP 400 (InvalidParameter): ")
+
+
+def test_a_sensitive_content_rejection_keeps_its_code(ark: respx.MockRouter, client: ClientFacade) -> None:
+    ark.post(f"{BYTEPLUS}{TASKS}").respond(
+        400,
+        json=error(
+            "InputImageSensitiveContentDetected",
+            "The input image may contain sensitive content.",
+            "BadRequest",
+        ),
+    )
+    with pytest.raises(SeedanceRequestRejected) as info:
+        client.submit(simple_request())
+    assert info.value.error_type == "InputImageSensitiveContentDetected"
+
+
+def test_rpm_exceeded_on_submit_is_retried_because_nothing_was_created(
+    ark: respx.MockRouter, client: ClientFacade
+) -> None:
+    route = ark.post(f"{BYTEPLUS}{TASKS}").mock(
+        side_effect=[
+            respx.MockResponse(
+                429,
+                json=error(
+                    "RateLimitExceeded.EndpointRPMExceeded", "Request rate limit exceeded.", "TooManyRequests"
+                ),
+            ),
+            respx.MockResponse(200, json={"id": TASK_ID}),
+        ]
+    )
+    assert client.submit(simple_request()).request_id == TASK_ID
+    assert route.call_count == 2
+
+
+def test_500_on_submit_is_ambiguous_and_sent_once(ark: respx.MockRouter, client: ClientFacade) -> None:
+    route = ark.post(f"{BYTEPLUS}{TASKS}").respond(
+        500,
+        json=error(
+            "InternalServiceError", "The service encountered an internal error.", "InternalServerError"
+        ),
+    )
+    with pytest.raises(SeedanceAmbiguousSubmitError):
+        client.submit(simple_request())
+    assert route.call_count == 1
+
+
+# -- status -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("raw", "state"),
+    [
+        ("queued", JobState.QUEUED),
+        ("running", JobState.RUNNING),
+        ("succeeded", JobState.SUCCEEDED),
+        ("cancelled", JobState.CANCELLED),
+    ],
+)
+def test_status_values_map_to_job_states(
+    ark: respx.MockRouter, client: ClientFacade, raw: str, state: JobState
+) -> None:
+    ark.get(TASK_URL).respond(200, json=task(raw))
+    status = client.status(REF)
+    assert (status.state, status.raw_status, status.error) == (state, raw, None)
+
+
+def test_failed_carries_the_error_code_and_message(ark: respx.MockRouter, client: ClientFacade) -> None:
+    ark.get(TASK_URL).respond(
+        200,
+        json=task(
+            "failed",
+            error={
+                "code": "OutputVideoSensitiveContentDetected",
+                "message": "The output video may be sensitive.",
+            },
+        ),
+    )
+    status = client.status(REF)
+    assert (status.state, status.error, status.error_type) == (
+        JobState.FAILED,
+        "The output video may be sensitive.",
+        "OutputVideoSensitiveContentDetected",
+    )
+
+
+def test_expired_is_terminal_expired(ark: respx.MockRouter, client: ClientFacade) -> None:
+    ark.get(TASK_URL).respond(200, json=task("expired", error={"code": "TaskExpired", "message": "too long"}))
+    status = client.status(REF)
+    assert (status.state, status.error_type) == (JobState.EXPIRED, "TaskExpired")
+    assert status.is_terminal
+
+
+def test_an_unknown_status_is_a_protocol_error_naming_it(ark: respx.MockRouter, client: ClientFacade) -> None:
+    ark.get(TASK_URL).respond(200, json=task("paused"))
+    with pytest.raises(SeedanceProtocolError, match=f"unknown status 'paused' for task {TASK_ID}"):
+        client.status(REF)
+
+
+def test_a_task_older_than_seven_days_is_not_found(ark: respx.MockRouter, client: ClientFacade) -> None:
+    ark.get(TASK_URL).respond(
+        404, json=error("ResourceNotFound", f"The specified task {TASK_ID} is not found.", "NotFound", "id")
+    )
+    with pytest.raises(SeedanceNotFoundError) as info:
+        client.status(REF)
+    assert info.value.error_type == "ResourceNotFound"
+
+
+@pytest.mark.parametrize(("code", "ark_code"), [(401, "AuthenticationError"), (403, "AccountOverdueError")])
+def test_auth_and_overdue_errors_point_at_the_key(
+    ark: respx.MockRouter, client: ClientFacade, code: int, ark_code: str
+) -> None:
+    ark.get(TASK_URL).respond(
+        code, json=error(ark_code, "The API key is missing or invalid.", "Unauthorized")
+    )
+    with pytest.raises(
+        SeedanceAuthError, match=rf"BytePlus ModelArk rejected the API key \(HTTP {code}\) \({ark_code}\)"
+    ):
+        client.status(REF)
+
+
+def test_rpm_exceeded_on_a_poll_is_a_rate_limit_error_after_retries(
+    ark: respx.MockRouter, client: ClientFacade
+) -> None:
+    route = ark.get(TASK_URL).respond(
+        429, json=error("RateLimitExceeded.EndpointRPMExceeded", "Slow down.", "TooManyRequests")
+    )
+    with pytest.raises(SeedanceRateLimitError) as info:
+        client.status(REF)
+    assert info.value.error_type == "RateLimitExceeded.EndpointRPMExceeded"
+    assert route.call_count == 5
+
+
+def test_a_transient_503_on_a_poll_is_retried(ark: respx.MockRouter, client: ClientFacade) -> None:
+    ark.get(TASK_URL).mock(
+        side_effect=[
+            respx.MockResponse(503, json=error("ServiceUnavailable", "Busy.", "ServiceUnavailable")),
+            respx.MockResponse(200, json=task("running")),
+        ]
+    )
+    assert client.status(REF).state is JobState.RUNNING
+
+
+def test_an_html_gateway_page_is_a_server_error(ark: respx.MockRouter, client: ClientFacade) -> None:
+    ark.get(TASK_URL).respond(502, html="<html><body>502 Bad Gateway</body></html>")
+    with pytest.raises(SeedanceServerError, match="non-JSON body"):
+        client.status(REF)
+
+
+# -- result -------------------------------------------------------------------------------------
+def test_result_reads_the_video_url_and_seed_from_the_same_get(
+    ark: respx.MockRouter, client: ClientFacade
+) -> None:
+    route = ark.get(TASK_URL).respond(
+        200, json=task("succeeded", content={"video_url": VIDEO}, usage={"completion_tokens": 10})
+    )
+    result = client.result(REF)
+    assert route.call_count == 1
+    assert result.seed == 11
+    assert result.video.model_dump() == {
+        "url": VIDEO,
+        "content_type": "video/mp4",
+        "file_name": "video.mp4",
+        "file_size": None,
+    }
+
+
+def test_result_of_a_failed_task_is_job_failed(ark: respx.MockRouter, client: ClientFacade) -> None:
+    ark.get(TASK_URL).respond(
+        200, json=task("failed", error={"code": "InternalServiceError", "message": "boom"})
+    )
+    with pytest.raises(SeedanceJobFailed, match="boom") as info:
+        client.result(REF)
+    assert info.value.error_type == "InternalServiceError"
+
+
+def test_result_of_a_queued_task_says_it_is_not_ready(ark: respx.MockRouter, client: ClientFacade) -> None:
+    ark.get(TASK_URL).respond(200, json=task("queued"))
+    with pytest.raises(SeedanceProtocolError, match="no result yet \\(status 'queued'\\)"):
+        client.result(REF)
+
+
+def test_succeeded_without_a_video_url_is_a_protocol_error(
+    ark: respx.MockRouter, client: ClientFacade
+) -> None:
+    ark.get(TASK_URL).respond(200, json=task("succeeded", content={}))
+    with pytest.raises(SeedanceProtocolError, match="gives no video URL"):
+        client.result(REF)
+
+
+# -- cancel -------------------------------------------------------------------------------------
+def test_cancel_of_a_queued_task_is_requested(ark: respx.MockRouter, client: ClientFacade) -> None:
+    route = ark.delete(TASK_URL).respond(200, json={})
+    assert client.cancel(REF) is CancelOutcome.REQUESTED
+    assert route.call_count == 1
+
+
+def test_cancel_of_a_running_task_is_refused_as_not_supported(
+    ark: respx.MockRouter, client: ClientFacade
+) -> None:
+    ark.delete(TASK_URL).respond(
+        400,
+        json=error(
+            "InvalidParameter.TaskStatus",
+            f"The task {TASK_ID} cannot be cancelled or deleted in status 'running'.",
+            "BadRequest",
+            "id",
+        ),
+    )
+    assert client.cancel(REF) is CancelOutcome.NOT_SUPPORTED
+
+
+def test_cancel_of_a_cancelled_task_is_already_finished(ark: respx.MockRouter, client: ClientFacade) -> None:
+    ark.delete(TASK_URL).respond(
+        400,
+        json=error(
+            "InvalidParameter.TaskStatus",
+            f"The task {TASK_ID} cannot be cancelled or deleted in status 'cancelled'.",
+            "BadRequest",
+            "id",
+        ),
+    )
+    assert client.cancel(REF) is CancelOutcome.ALREADY_FINISHED
+
+
+def test_cancel_of_an_unknown_task_is_not_found(ark: respx.MockRouter, client: ClientFacade) -> None:
+    ark.delete(TASK_URL).respond(404, json=error("ResourceNotFound", "not found", "NotFound"))
+    assert client.cancel(REF) is CancelOutcome.NOT_FOUND
+
+
+def test_cancel_with_a_rejected_key_raises(ark: respx.MockRouter, client: ClientFacade) -> None:
+    ark.delete(TASK_URL).respond(401, json=error("AuthenticationError", "bad key", "Unauthorized"))
+    with pytest.raises(SeedanceAuthError):
+        client.cancel(REF)
+
+
+# -- probe, limits, job page --------------------------------------------------------------------
+def test_probe_lists_one_task(ark: respx.MockRouter, client: ClientFacade) -> None:
+    route = ark.get(f"{BYTEPLUS}{TASKS}", params={"page_num": "1", "page_size": "1"}).respond(
+        200, json={"total": 0, "items": []}
+    )
+    client.probe()
+    assert route.call_count == 1
+    assert [c.request.method for c in ark.calls] == ["GET"]
+
+
+def test_probe_with_a_rejected_key_is_an_auth_error(ark: respx.MockRouter, client: ClientFacade) -> None:
+    ark.get(url__startswith=f"{BYTEPLUS}{TASKS}").respond(
+        401, json=error("AuthenticationError", "The API key is invalid.", "Unauthorized")
+    )
+    with pytest.raises(SeedanceAuthError):
+        client.probe()
+
+
+@pytest.mark.parametrize("platform", ["byteplus", "volcengine"])
+def test_1080p_is_sold_for_the_standard_tier_only(
+    ark: respx.MockRouter, make_client: Callable[..., ClientFacade], platform: str
+) -> None:
+    base = REGIONS[platform][0]
+    route = ark.post(f"{base}{TASKS}").respond(200, json={"id": TASK_ID})
+    client = make_client(platform=platform)
+    client.submit(simple_request(resolution="1080p"))
+    with pytest.raises(SeedanceValidationError, match="480p, 720p only for the fast tier"):
+        client.submit(simple_request(resolution="1080p", tier="fast"))
+    assert route.call_count == 1
+
+
+def test_no_job_page_is_known() -> None:
+    assert get_dialect("byteplus").job_url(REF) is None
