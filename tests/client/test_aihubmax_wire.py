@@ -88,7 +88,7 @@ def test_submit_posts_a_flat_body(hub: respx.MockRouter, client: ClientFacade, t
         seed=1234,
     )
     job = client.submit(request)
-    assert job == JobRef(platform="aihubmax", request_id=TASK_ID, tier=tier)
+    assert job == JobRef(platform="aihubmax", request_id=TASK_ID, tier=tier)  # type: ignore[arg-type]
     sent = route.calls.last.request
     assert str(sent.url) == SUBMIT
     assert json.loads(sent.content) == {

@@ -104,7 +104,7 @@ def test_submit_posts_a_content_list_to_the_region_with_its_model_ids(
         end_user_id="user-42",
     )
     job = make_client(platform=platform).submit(request)
-    assert job == JobRef(platform=platform, request_id=TASK_ID, tier=tier)
+    assert job == JobRef(platform=platform, request_id=TASK_ID, tier=tier)  # type: ignore[arg-type]
     sent = route.calls.last.request
     assert str(sent.url) == f"{base}{TASKS}"
     assert json.loads(sent.content) == {

@@ -86,7 +86,7 @@ def test_submit_posts_the_seed_era_body_to_the_queue(
         seed=7,
     )
     job = client.submit(request)
-    assert job == JobRef(platform="oxen", request_id=GEN_ID, tier=tier)
+    assert job == JobRef(platform="oxen", request_id=GEN_ID, tier=tier)  # type: ignore[arg-type]
     sent = route.calls.last.request
     assert str(sent.url) == QUEUE
     assert json.loads(sent.content) == {
