@@ -19,6 +19,7 @@ from airflow_provider_seedance.client.errors import (
     SeedanceAmbiguousSubmitError,
     SeedanceAPIError,
     SeedanceError,
+    SeedanceNotFoundError,
     SeedanceServerError,
     SeedanceTransportError,
     SeedanceValidationError,
@@ -199,6 +200,12 @@ class SeedanceClient(_ClientBase):
         call = self.dialect.build_cancel(ref)
         if call is None:
             return CancelOutcome.NOT_SUPPORTED
+        if self.dialect.check_status_before_cancel:
+            try:
+                if self.status(ref).is_terminal:
+                    return CancelOutcome.ALREADY_FINISHED
+            except SeedanceNotFoundError:
+                return CancelOutcome.NOT_FOUND
         return self._run(Operation.CANCEL, call, lambda r: self.dialect.parse_cancel(ref, r))
 
     def probe(self) -> None:
@@ -262,6 +269,12 @@ class AsyncSeedanceClient(_ClientBase):
         call = self.dialect.build_cancel(ref)
         if call is None:
             return CancelOutcome.NOT_SUPPORTED
+        if self.dialect.check_status_before_cancel:
+            try:
+                if (await self.status(ref)).is_terminal:
+                    return CancelOutcome.ALREADY_FINISHED
+            except SeedanceNotFoundError:
+                return CancelOutcome.NOT_FOUND
         return await self._run(Operation.CANCEL, call, lambda r: self.dialect.parse_cancel(ref, r))
 
     async def probe(self) -> None:

@@ -147,8 +147,8 @@ def test_every_request_carries_a_bearer_key_and_the_user_agent(
     job = client.submit(simple_request())
     client.status(job)
     client.result(job)
-    client.cancel(job)
-    assert [c.request.method for c in ark.calls] == ["POST", "GET", "GET", "DELETE"]
+    assert client.cancel(job) is CancelOutcome.ALREADY_FINISHED  # read first, never DELETE a finished task
+    assert [c.request.method for c in ark.calls] == ["POST", "GET", "GET", "GET"]
     for call in ark.calls:
         assert call.request.headers["authorization"] == f"Bearer {API_KEY}"
         assert call.request.headers["user-agent"] == f"airflow-provider-seedance/{__version__}"
@@ -382,6 +382,7 @@ def test_succeeded_without_a_video_url_is_a_protocol_error(
 
 # -- cancel -------------------------------------------------------------------------------------
 def test_cancel_of_a_queued_task_is_requested(ark: respx.MockRouter, client: ClientFacade) -> None:
+    ark.get(TASK_URL).respond(200, json=task("queued"))
     route = ark.delete(TASK_URL).respond(200, json={})
     assert client.cancel(REF) is CancelOutcome.REQUESTED
     assert route.call_count == 1
@@ -390,6 +391,7 @@ def test_cancel_of_a_queued_task_is_requested(ark: respx.MockRouter, client: Cli
 def test_cancel_of_a_running_task_is_refused_as_not_supported(
     ark: respx.MockRouter, client: ClientFacade
 ) -> None:
+    ark.get(TASK_URL).respond(200, json=task("running"))
     ark.delete(TASK_URL).respond(
         400,
         json=error(
@@ -402,7 +404,10 @@ def test_cancel_of_a_running_task_is_refused_as_not_supported(
     assert client.cancel(REF) is CancelOutcome.NOT_SUPPORTED
 
 
-def test_cancel_of_a_cancelled_task_is_already_finished(ark: respx.MockRouter, client: ClientFacade) -> None:
+def test_cancel_refused_for_a_task_cancelled_meanwhile_is_already_finished(
+    ark: respx.MockRouter, client: ClientFacade
+) -> None:
+    ark.get(TASK_URL).respond(200, json=task("queued"))  # cancelled between the read and the DELETE
     ark.delete(TASK_URL).respond(
         400,
         json=error(
@@ -416,11 +421,24 @@ def test_cancel_of_a_cancelled_task_is_already_finished(ark: respx.MockRouter, c
 
 
 def test_cancel_of_an_unknown_task_is_not_found(ark: respx.MockRouter, client: ClientFacade) -> None:
-    ark.delete(TASK_URL).respond(404, json=error("ResourceNotFound", "not found", "NotFound"))
+    ark.get(TASK_URL).respond(404, json=error("ResourceNotFound", "not found", "NotFound"))
+    delete = ark.delete(TASK_URL).respond(404, json=error("ResourceNotFound", "not found", "NotFound"))
     assert client.cancel(REF) is CancelOutcome.NOT_FOUND
+    assert delete.call_count == 0
+
+
+@pytest.mark.parametrize("state", ["succeeded", "failed", "expired", "cancelled"])
+def test_cancel_never_deletes_a_finished_task(
+    ark: respx.MockRouter, client: ClientFacade, state: str
+) -> None:
+    ark.get(TASK_URL).respond(200, json=task(state, content={"video_url": VIDEO}))
+    delete = ark.delete(TASK_URL).respond(200, json={})
+    assert client.cancel(REF) is CancelOutcome.ALREADY_FINISHED
+    assert delete.call_count == 0
 
 
 def test_cancel_with_a_rejected_key_raises(ark: respx.MockRouter, client: ClientFacade) -> None:
+    ark.get(TASK_URL).respond(401, json=error("AuthenticationError", "bad key", "Unauthorized"))
     ark.delete(TASK_URL).respond(401, json=error("AuthenticationError", "bad key", "Unauthorized"))
     with pytest.raises(SeedanceAuthError):
         client.cancel(REF)

@@ -214,17 +214,16 @@ def test_ark_cancel_of_a_cancelled_task_is_already_finished(
     assert client.cancel(job) is CancelOutcome.ALREADY_FINISHED
 
 
-def test_ark_delete_of_a_finished_task_deletes_its_record(
+def test_ark_cancel_never_deletes_a_finished_task(
     emulator: EmulatorHandle, make_client: Callable[..., ClientFacade]
 ) -> None:
-    """Why cancel is only for jobs believed unfinished: Ark's DELETE removes a finished task."""
+    """Ark's DELETE removes a finished task's record; cancel reads the status first and keeps it."""
     client = client_for(make_client, emulator, "byteplus")
     job = client.submit(simple_request())
     wait_terminal(client, job)
-    assert client.cancel(job) is CancelOutcome.REQUESTED
-    with pytest.raises(SeedanceNotFoundError):
-        client.status(job)
-    assert client.cancel(job) is CancelOutcome.NOT_FOUND
+    assert client.cancel(job) is CancelOutcome.ALREADY_FINISHED
+    assert emulator.requests("ark.cancel") == []
+    assert client.status(job).state is JobState.SUCCEEDED
 
 
 def test_aihubmax_cancel_is_not_supported_and_sends_nothing(

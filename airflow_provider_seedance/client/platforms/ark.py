@@ -90,6 +90,9 @@ class ArkDialect(Dialect):
     }
     resolutions: ClassVar[tuple[str, ...]] = RESOLUTIONS
     tier_resolutions: ClassVar[Mapping[str, tuple[str, ...]]] = {"fast": ("480p", "720p")}
+    # DELETE on a succeeded/failed task deletes its record: a later retry could not find it and
+    # would pay for a new job. Only send it for a task the platform still reports unfinished.
+    check_status_before_cancel: ClassVar[bool] = True
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {api_key}"}

@@ -182,6 +182,9 @@ class Dialect(ABC):
     resolutions: ClassVar[tuple[str, ...]] = DEFAULT_RESOLUTIONS
     #: Narrower resolution sets for some tiers (e.g. ``{"fast": ("480p", "720p")}``).
     tier_resolutions: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    #: True where cancelling a *finished* job destroys its record (Ark's DELETE): the client then
+    #: reads the status first and never sends the cancel for a terminal job.
+    check_status_before_cancel: ClassVar[bool] = False
 
     def __init__(self, base_url: str | None = None) -> None:
         self.base_url = (base_url or self.default_base_url).rstrip("/")
