@@ -7,6 +7,8 @@ and :class:`AsyncSeedanceClient` (triggerer).
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -48,6 +50,22 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.
 
 def build_timeout(timeout: float) -> httpx.Timeout:
     return httpx.Timeout(timeout, connect=min(timeout, 15.0))
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One TLS context per process, shared by every client.
+
+    Building a context loads the CA bundle (about 40 ms of CPU and 0.85 MB each): a triggerer
+    running thousands of deferred jobs must not pay that per trigger, on its event loop.
+    ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` are honoured, as httpx does by default.
+    """
+    return httpx.create_ssl_context(trust_env=True)
+
+
+def http_client_kwargs(timeout: float) -> dict[str, Any]:
+    """Keyword arguments for every ``httpx.Client`` / ``httpx.AsyncClient`` this package creates."""
+    return {"timeout": build_timeout(timeout), "follow_redirects": True, "verify": shared_ssl_context()}
 
 
 class _ClientBase:
@@ -152,7 +170,7 @@ class SeedanceClient(_ClientBase):
     def __init__(self, *, http_client: httpx.Client | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(timeout=build_timeout(self.timeout), follow_redirects=True)
+        self._http = http_client or httpx.Client(**http_client_kwargs(self.timeout))
 
     def __enter__(self) -> SeedanceClient:
         return self
@@ -219,9 +237,7 @@ class AsyncSeedanceClient(_ClientBase):
     def __init__(self, *, http_client: httpx.AsyncClient | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            timeout=build_timeout(self.timeout), follow_redirects=True
-        )
+        self._http = http_client or httpx.AsyncClient(**http_client_kwargs(self.timeout))
 
     async def __aenter__(self) -> AsyncSeedanceClient:
         return self

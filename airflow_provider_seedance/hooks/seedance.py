@@ -35,7 +35,7 @@ from airflow_provider_seedance.client.transport import (
     USER_AGENT,
     AsyncSeedanceClient,
     SeedanceClient,
-    build_timeout,
+    http_client_kwargs,
 )
 
 if TYPE_CHECKING:
@@ -240,9 +240,7 @@ class SeedanceHook(BaseHook):
     def get_http_client(self) -> httpx.Client:
         """A plain HTTP client without platform credentials; the caller closes it."""
         return httpx.Client(
-            timeout=build_timeout(self.timeout or DEFAULT_TIMEOUT),
-            follow_redirects=True,
-            headers={"User-Agent": USER_AGENT},
+            **http_client_kwargs(self.timeout or DEFAULT_TIMEOUT), headers={"User-Agent": USER_AGENT}
         )
 
     # -- operations (sync) ---------------------------------------------------------------
