@@ -14,6 +14,9 @@ Object names include ``{{ ds }}``, so backfilling a date range gives one set of 
     airflow backfill create --dag-id seedance_seed_grid_backfill \\
         --from-date 2026-03-01 --to-date 2026-03-03 --dag-run-conf '{"seeds": [7, 8]}'
 
+Note: with ``catchup=False``, once a backfill has created runs Airflow also schedules the DAG's
+latest interval (today's run, with the default ``params``, within the budget guard).
+
 Deployment settings come from the environment (read at parse time, no I/O):
 ``SEEDANCE_BUCKET``, ``SEEDANCE_GRID_PREFIX``, ``SEEDANCE_POOL``, ``SEEDANCE_POLL_INTERVAL``,
 ``SEEDANCE_CONN_ID``.

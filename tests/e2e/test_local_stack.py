@@ -18,9 +18,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 SUBMIT_ROUTES = ("fal.submit", "fal.submit_fast")
 
 
-def submits(stack: Stack) -> list[dict[str, Any]]:
-    """Every submit request the emulator received (standard and fast tier)."""
-    return [r for route in SUBMIT_ROUTES for r in stack.emulator.requests(route)]
+def submits(stack: Stack, prompt: str) -> list[dict[str, Any]]:
+    """The submit requests (standard and fast tier) the emulator received for ``prompt``.
+
+    Filtering by prompt keeps other runs out of the count: e.g. after a backfill Airflow also
+    schedules the DAG's latest interval (``catchup=False``), with the default params.
+    """
+    found = [r for route in SUBMIT_ROUTES for r in stack.emulator.requests(route)]
+    return [r for r in found if (r.get("json") or {}).get("prompt") == prompt]
 
 
 def mapped(result: Any, task_id: str) -> list[dict[str, Any]]:
@@ -29,9 +34,10 @@ def mapped(result: Any, task_id: str) -> list[dict[str, Any]]:
 
 
 def test_marketing_daily_renders_defers_and_archives_every_channel(local_stack: Stack, gcs: Any) -> None:
-    before = len(submits(local_stack))
+    prompt = "@Image1 on a sunlit e2e table, the logo from @Image2 fades in"
+    before = len(submits(local_stack, prompt))
     prefix = "e2e/marketing"
-    run_id = local_stack.trigger("seedance_marketing_daily", conf={"prefix": prefix})
+    run_id = local_stack.trigger("seedance_marketing_daily", conf={"prefix": prefix, "prompt": prompt})
     result = local_stack.wait_for_run("seedance_marketing_daily", run_id, timeout=e2e_timeout(240))
     assert result.state == "success", result.task_instances
 
@@ -41,7 +47,7 @@ def test_marketing_daily_renders_defers_and_archives_every_channel(local_stack: 
     for ti in renders:
         assert "deferred" in result.seen_states[("render", ti["map_index"])], result.seen_states
         assert ti["try_number"] == 1
-    assert len(submits(local_stack)) - before == 3
+    assert len(submits(local_stack, prompt)) - before == 3
 
     clips = [local_stack.xcom("seedance_marketing_daily", run_id, "render", i) for i in range(3)]
     uris = [local_stack.xcom("seedance_marketing_daily", run_id, "archive", i) for i in range(3)]
@@ -71,13 +77,14 @@ def test_marketing_daily_renders_defers_and_archives_every_channel(local_stack: 
 def test_killed_worker_retry_reconnects_to_the_submitted_job(local_stack: Stack) -> None:
     """SIGKILL the task process after the submit: the retry reconnects, nothing is paid twice."""
     dag_id = "seedance_e2e_worker_crash"
-    before = len(submits(local_stack))
+    prompt = "@Image1 on a turntable, one slow revolution"
+    before = len(submits(local_stack, prompt))
     jobs_before = len(local_stack.emulator.jobs())
     local_stack.emulator.configure(run_seconds=8)
     try:
         run_id = local_stack.trigger(dag_id)
         deadline = time.monotonic() + e2e_timeout(90)
-        while len(submits(local_stack)) == before:
+        while len(submits(local_stack, prompt)) == before:
             assert time.monotonic() < deadline, "the task never submitted"
             time.sleep(0.2)
         (ti,) = local_stack.task_instances(dag_id, run_id)
@@ -94,12 +101,15 @@ def test_killed_worker_retry_reconnects_to_the_submitted_job(local_stack: Stack)
     assert result.state == "success", result.task_instances
     (ti,) = result.task_instances
     assert ti["try_number"] == 2
-    new = submits(local_stack)[before:]
+    new = submits(local_stack, prompt)[before:]
     assert len(new) == 1, new
     output = local_stack.xcom(dag_id, run_id, "render")
     assert output["status"] == "succeeded"
     # The retry finished the very job the killed try submitted.
-    assert [j["request_id"] for j in local_stack.emulator.jobs()[jobs_before:]] == [output["request_id"]]
+    new_jobs = [
+        j["request_id"] for j in local_stack.emulator.jobs()[jobs_before:] if j.get("prompt") == prompt
+    ]
+    assert new_jobs == [output["request_id"]]
     retry_log = next(
         (local_stack.airflow_home / "logs").glob(f"dag_id={dag_id}/run_id={run_id}/**/attempt=2.log")
     )
@@ -109,9 +119,10 @@ def test_killed_worker_retry_reconnects_to_the_submitted_job(local_stack: Stack)
 
 def test_seed_grid_backfill_gives_one_set_of_takes_per_date(local_stack: Stack, gcs: Any) -> None:
     dag_id = "seedance_seed_grid_backfill"
-    before = len(submits(local_stack))
+    prompt = "@Image1 on a pedestal"
+    before = len(submits(local_stack, prompt))
     prefix = "e2e/grid"
-    conf = {"prompts": ["@Image1 on a pedestal"], "seeds": [7, 8], "aspect_ratios": ["1:1"], "prefix": prefix}
+    conf = {"prompts": [prompt], "seeds": [7, 8], "aspect_ratios": ["1:1"], "prefix": prefix}
     body = {
         "dag_id": dag_id,
         "from_date": "2026-03-01T00:00:00Z",
@@ -130,7 +141,7 @@ def test_seed_grid_backfill_gives_one_set_of_takes_per_date(local_stack: Stack, 
         time.sleep(0.5)
     results = [local_stack.wait_for_run(dag_id, r["dag_run_id"], timeout=e2e_timeout(300)) for r in runs]
     assert [r.state for r in results] == ["success", "success"], [r.task_instances for r in results]
-    assert len(submits(local_stack)) - before == 4
+    assert len(submits(local_stack, prompt)) - before == 4
 
     names = sorted(b.name for b in gcs.list_blobs("seedance-campaigns", prefix=prefix + "/"))
     assert names == [
