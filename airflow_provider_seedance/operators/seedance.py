@@ -373,7 +373,9 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
             raise
         self._write_state(context, PHASE_SUBMITTED, ref)
         self._push_job(context, ref)
-        self.log.info("Submitted Seedance job %s on %s (%s tier)", ref.request_id, ref.platform, ref.tier)
+        # The dialect's label, not the platform key: Airflow masks every connection-extra value in logs.
+        label = self.hook.client.dialect.label
+        self.log.info("Submitted Seedance job %s on %s (%s tier)", ref.request_id, label, ref.tier)
         return ref
 
     def _clear_state(self, context: Context) -> None:
