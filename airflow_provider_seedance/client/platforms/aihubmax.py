@@ -104,16 +104,10 @@ class AIHubMaxDialect(Dialect):
         return HttpRequest("POST", f"{self.base_url}{SUBMIT_PATH}", json=body)
 
     def parse_submit(self, request: ReferenceToVideoRequest, response: HttpResponse) -> JobRef:
-        if not 200 <= response.status_code < 300:
-            raise self.error_from_response(Operation.SUBMIT, response)
-        data = response.json_object(self.label, "submit")
-        task_id = data.get("id")
-        if not isinstance(task_id, str) or not task_id:
-            raise SeedanceProtocolError(
-                f"AIHubMax accepted the submit (HTTP {response.status_code}) but returned no task id: "
-                f"{response.excerpt()!r}. A job may exist: check the AIHubMax task list before resubmitting.",
-                status_code=response.status_code,
-            )
+        data = self.submitted_data(response)
+        task_id = self.require_job_id(
+            data.get("id"), response, field="task id", where="the AIHubMax task list"
+        )
         return JobRef(platform=self.name, request_id=task_id, tier=request.tier)
 
     # -- status --------------------------------------------------------------------------

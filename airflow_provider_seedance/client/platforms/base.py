@@ -243,6 +243,22 @@ class Dialect(ABC):
             return
         raise self.error_from_response(Operation.PROBE, response)
 
+    def submitted_data(self, response: HttpResponse) -> dict[str, Any]:
+        """The JSON object of a submit response; a non-2xx answer raises the mapped error."""
+        if not 200 <= response.status_code < 300:
+            raise self.error_from_response(Operation.SUBMIT, response)
+        return response.json_object(self.label, "submit")
+
+    def require_job_id(self, value: object, response: HttpResponse, *, field: str, where: str) -> str:
+        """``value`` as the new job's id, or a protocol error saying a job may exist anyway."""
+        if isinstance(value, str) and value:
+            return value
+        raise SeedanceProtocolError(
+            f"{self.label} accepted the submit (HTTP {response.status_code}) but returned no {field}: "
+            f"{response.excerpt()!r}. A job may exist: check {where} before resubmitting.",
+            status_code=response.status_code,
+        )
+
     def job_ref(self, request_id: str, tier: Tier = "standard") -> JobRef:
         """A reference for a job known only by its id."""
         return JobRef(platform=self.name, request_id=request_id, tier=tier)

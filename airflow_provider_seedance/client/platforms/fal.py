@@ -60,16 +60,10 @@ class FalDialect(Dialect):
         return HttpRequest("POST", f"{self.base_url}/{ENDPOINTS[request.tier]}", json=body)
 
     def parse_submit(self, request: ReferenceToVideoRequest, response: HttpResponse) -> JobRef:
-        if response.status_code >= 400:
-            raise self.error_from_response(Operation.SUBMIT, response)
-        data = response.json_object(self.label, "submit")
-        request_id = data.get("request_id")
-        if not isinstance(request_id, str) or not request_id:
-            raise SeedanceProtocolError(
-                f"fal.ai accepted the submit (HTTP {response.status_code}) but returned no request_id: "
-                f"{response.excerpt()!r}. A job may exist: check the fal.ai dashboard before resubmitting.",
-                status_code=response.status_code,
-            )
+        data = self.submitted_data(response)
+        request_id = self.require_job_id(
+            data.get("request_id"), response, field="request_id", where="the fal.ai dashboard"
+        )
         urls = {}
         for key in ("status_url", "response_url", "cancel_url"):
             value = data.get(key)

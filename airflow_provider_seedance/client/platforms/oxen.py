@@ -89,18 +89,15 @@ class OxenDialect(Dialect):
         return HttpRequest("POST", f"{self.base_url}{QUEUE_PATH}", json=body)
 
     def parse_submit(self, request: ReferenceToVideoRequest, response: HttpResponse) -> JobRef:
-        if not 200 <= response.status_code < 300:
-            raise self.error_from_response(Operation.SUBMIT, response)
-        data = response.json_object(self.label, "submit")
+        data = self.submitted_data(response)
         generations = data.get("generations")
         first = generations[0] if isinstance(generations, list) and generations else None
-        generation_id = first.get("generation_id") if isinstance(first, dict) else None
-        if not isinstance(generation_id, str) or not generation_id:
-            raise SeedanceProtocolError(
-                f"Oxen.ai accepted the submit (HTTP {response.status_code}) but returned no generation_id: "
-                f"{response.excerpt()!r}. A job may exist: check the Oxen.ai queue before resubmitting.",
-                status_code=response.status_code,
-            )
+        generation_id = self.require_job_id(
+            first.get("generation_id") if isinstance(first, dict) else None,
+            response,
+            field="generation_id",
+            where="the Oxen.ai queue",
+        )
         return JobRef(platform=self.name, request_id=generation_id, tier=request.tier)
 
     # -- status --------------------------------------------------------------------------
