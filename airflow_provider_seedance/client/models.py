@@ -70,7 +70,8 @@ _KNOWN_MEDIA_EXTENSIONS = frozenset(
 _LIMITS = {"image_urls": MAX_IMAGES, "video_urls": MAX_VIDEOS, "audio_urls": MAX_AUDIOS}
 _REF_KINDS = {"Image": "image_urls", "Video": "video_urls", "Audio": "audio_urls"}
 _REFERENCE_RE = re.compile(r"@(Image|Video|Audio)(\d+)")
-_FIELDS = (
+#: The request's inputs under the source documents' names, plus ``tier``.
+INPUT_FIELDS: tuple[str, ...] = (
     "prompt",
     "image_urls",
     "video_urls",
@@ -115,7 +116,7 @@ def collect_violations(
     Pure function: no I/O. ``resolutions`` lets a platform dialect narrow or widen the set.
     """
     errors: list[FieldError] = []
-    unknown = sorted(set(data) - set(_FIELDS))
+    unknown = sorted(set(data) - set(INPUT_FIELDS))
     for name in unknown:
         errors.append(FieldError(name, "is not a Seedance reference-to-video input"))
 

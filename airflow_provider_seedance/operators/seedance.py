@@ -19,7 +19,13 @@ from airflow_provider_seedance.client.errors import (
     SeedanceRequestRejected,
     SeedanceValidationError,
 )
-from airflow_provider_seedance.client.models import JobRef, JobResult, JobState, ReferenceToVideoRequest
+from airflow_provider_seedance.client.models import (
+    INPUT_FIELDS,
+    JobRef,
+    JobResult,
+    JobState,
+    ReferenceToVideoRequest,
+)
 from airflow_provider_seedance.client.polling import CANCELLED, ERROR, FAILED, SUCCESS, TIMEOUT, Poller
 from airflow_provider_seedance.client.pricing import CostEstimate, estimate_cost
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
@@ -42,20 +48,6 @@ PHASE_SUBMITTED = "submitted"
 PHASE_AMBIGUOUS = "ambiguous"
 PHASE_SUCCEEDED = "succeeded"
 PHASE_FAILED = "failed"
-
-_MODEL_INPUTS = (
-    "prompt",
-    "image_urls",
-    "video_urls",
-    "audio_urls",
-    "resolution",
-    "duration",
-    "aspect_ratio",
-    "generate_audio",
-    "seed",
-    "end_user_id",
-    "tier",
-)
 
 
 class SeedanceJobLink(BaseOperatorLink):
@@ -224,7 +216,7 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
 
     # -- inputs --------------------------------------------------------------------------
     def _raw_inputs(self) -> dict[str, Any]:
-        values = {name: getattr(self, name) for name in _MODEL_INPUTS}
+        values = {name: getattr(self, name) for name in INPUT_FIELDS}
         return {k: v for k, v in values.items() if v is not None or k == "prompt"}
 
     def _inputs(self) -> dict[str, Any]:
