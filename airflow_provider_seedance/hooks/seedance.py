@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 DEFAULT_PLATFORM = "fal"
 #: Platform keys accepted in the connection's ``platform`` extra (dialects load lazily).
-PLATFORMS: tuple[str, ...] = ("fal", "oxen", "aihubmax", "byteplus", "volcengine")
+PLATFORMS: tuple[str, ...] = tuple(DIALECTS)
 
 
 @dataclass(frozen=True)
@@ -144,14 +144,6 @@ class SeedanceHook(BaseHook):
                 FieldError(
                     f"connection {self.seedance_conn_id!r} extra.platform",
                     f"must be one of {', '.join(PLATFORMS)}, got {platform!r}",
-                )
-            )
-        elif platform not in DIALECTS:
-            errors.append(
-                FieldError(
-                    f"connection {self.seedance_conn_id!r} extra.platform",
-                    f"{platform!r} is not implemented in this release; "
-                    f"implemented: {', '.join(sorted(DIALECTS))}",
                 )
             )
         if not conn.password:

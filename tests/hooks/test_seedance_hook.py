@@ -93,14 +93,11 @@ def test_unknown_platform_is_rejected_naming_the_field() -> None:
     assert "must be one of fal, oxen, aihubmax, byteplus, volcengine, got 'replicate'" in str(info.value)
 
 
-def test_a_platform_without_a_dialect_yet_is_rejected_naming_what_is_implemented() -> None:
-    pending = [p for p in PLATFORMS if p not in DIALECTS]
-    if not pending:
-        pytest.skip("every platform key has a dialect now")
-    with pytest.raises(
-        SeedanceValidationError, match=r"extra\.platform: '\w+' is not implemented in this release"
-    ):
-        config_of(connection(extra=json.dumps({"platform": pending[0]})))
+def test_every_platform_the_connection_form_offers_has_a_dialect() -> None:
+    from airflow_provider_seedance.get_provider_info import CONNECTION_FIELDS
+
+    offered = [p for p in CONNECTION_FIELDS["platform"]["schema"]["enum"] if p is not None]
+    assert offered == list(PLATFORMS) == list(DIALECTS)
 
 
 def test_platform_is_case_insensitive() -> None:
