@@ -18,6 +18,9 @@ CANCELLED = "cancelled"
 TIMEOUT = "timeout"
 ERROR = "error"
 EVENT_STATUSES = frozenset({SUCCESS, FAILED, CANCELLED, TIMEOUT, ERROR})
+#: Failed status calls in a row tolerated before giving up. Each one already includes the
+#: client's own bounded retries, and the poller backs off between them (up to 60 s).
+DEFAULT_MAX_POLL_ERRORS = 10
 
 _STATE_TO_EVENT = {
     JobState.SUCCEEDED: SUCCESS,
@@ -56,7 +59,7 @@ class Poller:
     ref: JobRef
     end_time: float
     poll_interval: float
-    max_consecutive_errors: int = 5
+    max_consecutive_errors: int = DEFAULT_MAX_POLL_ERRORS
     consecutive_errors: int = 0
     last_line: str | None = None
     seen_logs: int = 0

@@ -10,7 +10,12 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_seedance.client.models import CancelOutcome, JobRef
-from airflow_provider_seedance.client.polling import EVENT_STATUSES, Poller, make_event
+from airflow_provider_seedance.client.polling import (
+    DEFAULT_MAX_POLL_ERRORS,
+    EVENT_STATUSES,
+    Poller,
+    make_event,
+)
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 
 #: Seconds one best-effort cancel may take (well under ``[triggerer] on_kill_timeout``).
@@ -55,7 +60,7 @@ class SeedanceJobTrigger(BaseTrigger):
         seedance_conn_id: str = SeedanceHook.default_conn_name,
         end_time: float,
         poll_interval: float = 15.0,
-        max_consecutive_errors: int = 5,
+        max_consecutive_errors: int = DEFAULT_MAX_POLL_ERRORS,
         cancel_on_kill: bool = True,
         cancel_on_timeout: bool = True,
     ) -> None:

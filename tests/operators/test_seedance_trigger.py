@@ -14,7 +14,7 @@ import pytest
 from airflow.sdk._shared.module_loading import import_string
 from airflow.sdk.exceptions import TaskDeferred
 
-from airflow_provider_seedance.client.retry import NO_WAIT
+from airflow_provider_seedance.client.retry import NO_WAIT, RetryPolicy
 from airflow_provider_seedance.emulator.testing import EmulatorHandle
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.operators.seedance import SeedanceReferenceToVideoOperator
@@ -97,6 +97,21 @@ def test_transient_poll_errors_below_the_limit_recover(emulator: EmulatorHandle,
     with mock.patch.object(SeedanceJobTrigger, "_hook", return_value=SeedanceHook(retry_policy=NO_WAIT)):
         event = first_event(trigger)
     assert event["status"] == "success"
+
+
+def test_five_consecutive_failed_polls_are_tolerated_and_the_job_completes(
+    emulator: EmulatorHandle, context: dict
+) -> None:
+    trigger = submit_job(emulator, context)
+    # One HTTP attempt per poll, so each injected 503 is one failed poll.
+    hook = SeedanceHook(retry_policy=RetryPolicy(max_attempts=1, base_delay=0.0, max_delay=0.0))
+    emulator.add_fault("fal.status", "status", status=503, times=5)
+    with mock.patch.object(SeedanceJobTrigger, "_hook", return_value=hook):
+        event = first_event(trigger)
+
+    assert event["status"] == "success"
+    assert len(emulator.requests("fal.status")) >= 6
+    assert len(emulator.requests("fal.submit")) == 1
 
 
 def test_consecutive_poll_errors_end_with_an_error_event(emulator: EmulatorHandle, context: dict) -> None:
