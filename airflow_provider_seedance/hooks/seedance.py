@@ -98,7 +98,7 @@ class SeedanceHook(BaseHook):
     (default ``fal``). The hook does no I/O until a method is called.
 
     .. seealso::
-        :doc:`docs/connection` for the connection fields.
+        The *Connection* section of the project's README for the connection fields.
 
     :param seedance_conn_id: The Seedance connection to use.
     :param timeout: Seconds for one HTTP request (the connection extra ``timeout`` overrides).

@@ -107,7 +107,7 @@ class SeedanceToGCSOperator(BaseOperator):
     for the job's result again.
 
     .. seealso::
-        :doc:`docs/transfers` for a how-to, credentials, lineage and Asset scheduling.
+        ``docs/transfers.md`` in the project for a how-to, credentials, lineage and Asset scheduling.
 
     :param video: The generation operator's result (e.g. ``clip.output``); templated.
     :param request_id: Alternatively, a finished job's request id on the connection's platform.
