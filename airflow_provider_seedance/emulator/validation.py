@@ -6,6 +6,7 @@ Each check returns :class:`Problem` items; every platform renders them in its ow
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,6 +123,31 @@ def check_seed(body: dict[str, Any], field: str = "seed", *, allow_minus_one: bo
     if not is_int(value) or not low <= value <= MAX_SEED:
         return [Problem(field, f"Input should be an integer between {low} and {MAX_SEED}", "int_type", value)]
     return []
+
+
+def check_flat_body(
+    body: dict[str, Any],
+    media: tuple[str, str, str],
+    *,
+    enums: Iterable[tuple[str, tuple[Any, ...]]],
+    bools: Iterable[str] = ("generate_audio",),
+) -> list[Problem]:
+    """Check a flat request body (fal, Oxen, AIHubMax), in the order the platforms report:
+
+    ``prompt``; the image, video and audio URL lists named by ``media`` (limits
+    :data:`MAX_IMAGES`, :data:`MAX_VIDEOS`, :data:`MAX_AUDIOS`); each ``(field, allowed)`` of
+    ``enums`` in turn; each boolean of ``bools``; ``seed`` (-1 allowed).
+    """
+    problems = check_prompt(body.get("prompt"))
+    limits = (MAX_IMAGES, MAX_VIDEOS, MAX_AUDIOS)
+    lists = {field: (body.get(field), limit) for field, limit in zip(media, limits, strict=True)}
+    problems += check_media(lists)[0]
+    for field, allowed in enums:
+        problems += check_enum(body, field, allowed)
+    for field in bools:
+        problems += check_bool(body, field)
+    problems += check_seed(body)
+    return problems
 
 
 def seed_for(value: Any) -> int | None:

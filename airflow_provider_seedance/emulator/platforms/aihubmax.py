@@ -38,15 +38,8 @@ from airflow_provider_seedance.emulator.state import (
 from airflow_provider_seedance.emulator.validation import (
     ADAPTIVE_ASPECT_RATIOS,
     DURATION_INTS,
-    MAX_AUDIOS,
-    MAX_IMAGES,
-    MAX_VIDEOS,
     Problem,
-    check_bool,
-    check_enum,
-    check_media,
-    check_prompt,
-    check_seed,
+    check_flat_body,
 )
 
 MODELS = {"seedance-2.0-reference-to-video": "standard", "seedance-2.0-fast-reference-to-video": "fast"}
@@ -65,21 +58,15 @@ router = APIRouter()
 
 
 def validate(body: dict[str, Any]) -> list[Problem]:
-    problems = check_prompt(body.get("prompt"))
-    media_problems, _ = check_media(
-        {
-            "image_urls": (body.get("image_urls"), MAX_IMAGES),
-            "video_urls": (body.get("video_urls"), MAX_VIDEOS),
-            "audio_urls": (body.get("audio_urls"), MAX_AUDIOS),
-        }
+    return check_flat_body(
+        body,
+        ("image_urls", "video_urls", "audio_urls"),
+        enums=(
+            ("resolution", RESOLUTIONS),
+            ("aspect_ratio", ADAPTIVE_ASPECT_RATIOS),
+            ("duration", DURATION_INTS),
+        ),
     )
-    problems += media_problems
-    problems += check_enum(body, "resolution", RESOLUTIONS)
-    problems += check_enum(body, "aspect_ratio", ADAPTIVE_ASPECT_RATIOS)
-    problems += check_enum(body, "duration", DURATION_INTS)
-    problems += check_bool(body, "generate_audio")
-    problems += check_seed(body)
-    return problems
 
 
 def _task_id(now_unix: float) -> str:

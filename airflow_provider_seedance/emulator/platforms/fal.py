@@ -33,15 +33,8 @@ from airflow_provider_seedance.emulator.state import CANCELLED, FAILED, QUEUED, 
 from airflow_provider_seedance.emulator.validation import (
     DURATION_STRINGS,
     FAL_ASPECT_RATIOS,
-    MAX_AUDIOS,
-    MAX_IMAGES,
-    MAX_VIDEOS,
     Problem,
-    check_bool,
-    check_enum,
-    check_media,
-    check_prompt,
-    check_seed,
+    check_flat_body,
 )
 
 APP = "/bytedance/seedance-2.0"
@@ -57,20 +50,15 @@ def _headers(request_id: str) -> dict[str, str]:
 
 
 def validate(body: dict[str, Any]) -> list[Problem]:
-    problems = check_prompt(body.get("prompt"))
-    media_problems, _ = check_media(
-        {
-            "image_urls": (body.get("image_urls"), MAX_IMAGES),
-            "video_urls": (body.get("video_urls"), MAX_VIDEOS),
-            "audio_urls": (body.get("audio_urls"), MAX_AUDIOS),
-        }
+    problems = check_flat_body(
+        body,
+        ("image_urls", "video_urls", "audio_urls"),
+        enums=(
+            ("resolution", RESOLUTIONS),
+            ("duration", DURATION_STRINGS),
+            ("aspect_ratio", FAL_ASPECT_RATIOS),
+        ),
     )
-    problems += media_problems
-    problems += check_enum(body, "resolution", RESOLUTIONS)
-    problems += check_enum(body, "duration", DURATION_STRINGS)
-    problems += check_enum(body, "aspect_ratio", FAL_ASPECT_RATIOS)
-    problems += check_bool(body, "generate_audio")
-    problems += check_seed(body)
     if "end_user_id" in body and body["end_user_id"] is not None and not isinstance(body["end_user_id"], str):
         problems.append(Problem("end_user_id", "Input should be a valid string", "string_type"))
     return problems

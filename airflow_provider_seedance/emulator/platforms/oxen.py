@@ -40,15 +40,8 @@ from airflow_provider_seedance.emulator.validation import (
     DURATION_INTS,
     DURATION_STRINGS,
     FAL_ASPECT_RATIOS,
-    MAX_AUDIOS,
-    MAX_IMAGES,
-    MAX_VIDEOS,
     Problem,
-    check_bool,
-    check_enum,
-    check_media,
-    check_prompt,
-    check_seed,
+    check_flat_body,
 )
 
 MODELS = {
@@ -70,29 +63,19 @@ router = APIRouter()
 
 
 def validate(body: dict[str, Any]) -> list[Problem]:
-    problems = check_prompt(body.get("prompt"))
-    media_problems, _ = check_media(
-        {
-            "input_images": (body.get("input_images"), MAX_IMAGES),
-            "input_videos": (body.get("input_videos"), MAX_VIDEOS),
-            "input_audios": (body.get("input_audios"), MAX_AUDIOS),
-        }
-    )
-    problems += media_problems
-    problems += check_enum(body, "resolution", RESOLUTIONS)
     # the schema changed: seed-era string durations and current integer durations both pass
-    duration = body.get("duration")
-    if isinstance(duration, str):
-        problems += check_enum(body, "duration", DURATION_STRINGS)
-    else:
-        problems += check_enum(body, "duration", DURATION_INTS)
-    aspect = body.get("aspect_ratio")
-    if aspect is not None and aspect not in FAL_ASPECT_RATIOS and aspect not in ADAPTIVE_ASPECT_RATIOS:
-        problems += check_enum(body, "aspect_ratio", ADAPTIVE_ASPECT_RATIOS)
-    problems += check_bool(body, "generate_audio")
-    problems += check_bool(body, "watermark")
-    problems += check_seed(body)
-    return problems
+    durations = DURATION_STRINGS if isinstance(body.get("duration"), str) else DURATION_INTS
+    # so do both spellings of "the model chooses" (fal's "auto", ByteDance's "adaptive"); an
+    # invalid ratio is reported against the current, "adaptive" list
+    aspect_ratios = (
+        FAL_ASPECT_RATIOS if body.get("aspect_ratio") in FAL_ASPECT_RATIOS else ADAPTIVE_ASPECT_RATIOS
+    )
+    return check_flat_body(
+        body,
+        ("input_images", "input_videos", "input_audios"),
+        enums=(("resolution", RESOLUTIONS), ("duration", durations), ("aspect_ratio", aspect_ratios)),
+        bools=("generate_audio", "watermark"),
+    )
 
 
 def _duration(value: Any) -> int:
