@@ -1,10 +1,13 @@
-"""Helpers shared by the platform routers: state access, auth, JSON answers, job creation."""
+"""Helpers shared by the platform routers: state access, auth, JSON answers, job creation and lookup."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hmac
 import json
+import secrets
+import string
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse
@@ -19,6 +22,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
 AUTH_SCHEMES = {"fal": "Key", "oxen": "Bearer", "aihubmax": "Bearer", "ark": "Bearer"}
+_TOKEN_ALPHABET = string.ascii_lowercase + string.digits
 
 
 class BadBody(Exception):
@@ -80,6 +84,50 @@ async def read_json_object(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadBody("Request body must be a JSON object")
     return data
+
+
+async def submitted_body(
+    request: Request, platform: str, bad_body: Callable[[str], JSONResponse] | None = None
+) -> dict[str, Any] | JSONResponse:
+    """Authenticate a submit and read its JSON object body.
+
+    Returns the body, or the answer to send instead: the platform's 401, or for a body that is
+    not a JSON object ``bad_body(message)`` (by default the platform's 400 with that message).
+    """
+    if (denied := check_auth(request, platform)) is not None:
+        return denied
+    try:
+        return await read_json_object(request)
+    except BadBody as exc:
+        return error_response(platform, 400, str(exc)) if bad_body is None else bad_body(str(exc))
+
+
+def find_job(
+    request: Request, platform: str, job_id: str, not_found: Callable[[str], JSONResponse]
+) -> Job | JSONResponse:
+    """Authenticate a call about one job and look the job up.
+
+    Returns the job, or the answer to send instead: the platform's 401, or ``not_found(job_id)``.
+    """
+    if (denied := check_auth(request, platform)) is not None:
+        return denied
+    job = get_state(request).get_job(platform, job_id)
+    return not_found(job_id) if job is None else job
+
+
+def random_token(length: int) -> str:
+    """``length`` random lower-case letters and digits, for platform job ids."""
+    return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(length))
+
+
+def job_duration(value: Any) -> int:
+    """The video length in seconds a request asks for: a digit string (fal, seed-era Oxen) or a
+    positive integer; anything else (``"auto"``, -1, absent, invalid) gives 5."""
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return 5
 
 
 def create_job(

@@ -7,8 +7,6 @@ cancel endpoint.
 
 from __future__ import annotations
 
-import secrets
-import string
 from typing import Any
 
 from fastapi import APIRouter
@@ -16,14 +14,15 @@ from starlette.requests import Request  # noqa: TC002 - FastAPI resolves it at r
 from starlette.responses import JSONResponse
 
 from airflow_provider_seedance.emulator.common import (
-    BadBody,
-    check_auth,
     create_job,
     error_response,
+    find_job,
     get_state,
+    job_duration,
     json_response,
     media_url,
-    read_json_object,
+    random_token,
+    submitted_body,
 )
 from airflow_provider_seedance.emulator.errors import error_body
 from airflow_provider_seedance.emulator.state import (
@@ -52,7 +51,6 @@ STATUS_NAMES = {
     CANCELLED: "cancelled",
 }
 CREDITS_PER_SECOND = 10
-_ALPHABET = string.ascii_lowercase + string.digits
 
 router = APIRouter()
 
@@ -70,23 +68,14 @@ def validate(body: dict[str, Any]) -> list[Problem]:
 
 
 def _task_id(now_unix: float) -> str:
-    suffix = "".join(secrets.choice(_ALPHABET) for _ in range(8))
-    return f"task-unified-{int(now_unix)}-{suffix}"
-
-
-def _video_duration(body: dict[str, Any]) -> int:
-    duration = body.get("duration", 5)
-    return duration if isinstance(duration, int) and not isinstance(duration, bool) and duration > 0 else 5
+    return f"task-unified-{int(now_unix)}-{random_token(8)}"
 
 
 @router.post("/v1/videos/generations", name="aihubmax.submit")
 async def submit(request: Request) -> JSONResponse:
-    if (denied := check_auth(request, "aihubmax")) is not None:
-        return denied
-    try:
-        body = await read_json_object(request)
-    except BadBody as exc:
-        return error_response("aihubmax", 400, str(exc))
+    body = await submitted_body(request, "aihubmax")
+    if isinstance(body, JSONResponse):
+        return body
     model = body.get("model")
     if model not in MODELS:
         data, headers = error_body("aihubmax", 422, f"Model not found: {model}", param="model")
@@ -99,7 +88,6 @@ async def submit(request: Request) -> JSONResponse:
         return error_response("aihubmax", 400, message, param=first.field.split("[")[0])
     state = get_state(request)
     task_id = _task_id(state.clock.wall())
-    duration = _video_duration(body)
     job = create_job(
         state,
         platform="aihubmax",
@@ -110,7 +98,7 @@ async def submit(request: Request) -> JSONResponse:
         prompt=body.get("prompt"),
         params=body,
         seed=body.get("seed"),
-        duration=duration,
+        duration=job_duration(body.get("duration")),
     )
     return json_response(_view(request, state, job, poll=False))
 
@@ -158,12 +146,13 @@ def _view(request: Request, state: EmulatorState, job: Job, *, poll: bool = True
     return data
 
 
+def _not_found(task_id: str) -> JSONResponse:
+    return error_response("aihubmax", 404, f"Task not found: {task_id}", param="task_id")
+
+
 @router.get("/v1/tasks/{task_id}", name="aihubmax.status")
 async def get_task(request: Request, task_id: str) -> JSONResponse:
-    if (denied := check_auth(request, "aihubmax")) is not None:
-        return denied
-    state = get_state(request)
-    job = state.get_job("aihubmax", task_id)
-    if job is None:
-        return error_response("aihubmax", 404, f"Task not found: {task_id}", param="task_id")
-    return json_response(_view(request, state, job))
+    job = find_job(request, "aihubmax", task_id, _not_found)
+    if isinstance(job, JSONResponse):
+        return job
+    return json_response(_view(request, get_state(request), job))

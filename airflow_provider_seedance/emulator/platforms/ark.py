@@ -8,24 +8,24 @@ one.
 
 from __future__ import annotations
 
-import secrets
-import string
 import time
 from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request  # noqa: TC002 - FastAPI resolves it at run time
-from starlette.responses import JSONResponse  # noqa: TC002
+from starlette.responses import JSONResponse
 
 from airflow_provider_seedance.emulator.common import (
-    BadBody,
     check_auth,
     create_job,
     error_response,
+    find_job,
     get_state,
+    job_duration,
     json_response,
     media_url,
-    read_json_object,
+    random_token,
+    submitted_body,
 )
 from airflow_provider_seedance.emulator.state import (
     FAILED,
@@ -65,7 +65,6 @@ MEDIA_ROLES = {
 }
 DEFAULT_EXPIRES_AFTER = 172800
 TOKENS_PER_SECOND = 10_000
-_ALPHABET = string.ascii_lowercase + string.digits
 
 router = APIRouter()
 
@@ -132,8 +131,11 @@ def validate(body: dict[str, Any]) -> tuple[list[Problem], str]:
 
 
 def _task_id() -> str:
-    suffix = "".join(secrets.choice(_ALPHABET) for _ in range(5))
-    return f"cgt-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{suffix}"
+    return f"cgt-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{random_token(5)}"
+
+
+def _bad_body(message: str) -> JSONResponse:
+    return error_response("ark", 400, message, param="body")
 
 
 def _resolve_model(model: Any) -> tuple[str, str] | None:
@@ -146,12 +148,9 @@ def _resolve_model(model: Any) -> tuple[str, str] | None:
 
 @router.post(BASE, name="ark.submit")
 async def create_task(request: Request) -> JSONResponse:
-    if (denied := check_auth(request, "ark")) is not None:
-        return denied
-    try:
-        body = await read_json_object(request)
-    except BadBody as exc:
-        return error_response("ark", 400, str(exc), param="body")
+    body = await submitted_body(request, "ark", _bad_body)
+    if isinstance(body, JSONResponse):
+        return body
     model = body.get("model")
     if not model:
         return error_response(
@@ -172,7 +171,6 @@ async def create_task(request: Request) -> JSONResponse:
     tier, vendor = resolved
     state = get_state(request)
     task_id = _task_id()
-    duration = body.get("duration", 5)
     create_job(
         state,
         platform="ark",
@@ -183,7 +181,7 @@ async def create_task(request: Request) -> JSONResponse:
         prompt=prompt,
         params=body,
         seed=body.get("seed"),
-        duration=duration if is_int(duration) and duration > 0 else 5,
+        duration=job_duration(body.get("duration")),
         extra={"vendor": vendor},
     )
     return json_response({"id": task_id})
@@ -272,23 +270,19 @@ async def list_tasks(request: Request) -> JSONResponse:
 
 @router.get(BASE + "/{task_id}", name="ark.status")
 async def get_task(request: Request, task_id: str) -> JSONResponse:
-    if (denied := check_auth(request, "ark")) is not None:
-        return denied
+    job = find_job(request, "ark", task_id, _not_found)
+    if isinstance(job, JSONResponse):
+        return job
     state = get_state(request)
-    job = state.get_job("ark", task_id)
-    if job is None:
-        return _not_found(task_id)
     return json_response(_view(request, state, job))
 
 
 @router.delete(BASE + "/{task_id}", name="ark.cancel")
 async def delete_task(request: Request, task_id: str) -> JSONResponse:
-    if (denied := check_auth(request, "ark")) is not None:
-        return denied
+    job = find_job(request, "ark", task_id, _not_found)
+    if isinstance(job, JSONResponse):
+        return job
     state = get_state(request)
-    job = state.get_job("ark", task_id)
-    if job is None:
-        return _not_found(task_id)
     now = state.now()
     status = _status(job, now)
     if status == QUEUED:

@@ -17,16 +17,16 @@ from starlette.requests import Request  # noqa: TC002 - FastAPI resolves it at r
 from starlette.responses import JSONResponse
 
 from airflow_provider_seedance.emulator.common import (
-    BadBody,
-    check_auth,
     create_job,
     error_response,
+    find_job,
     get_state,
     iso,
+    job_duration,
     json_response,
     media_url,
-    read_json_object,
     root_url,
+    submitted_body,
 )
 from airflow_provider_seedance.emulator.errors import FAL_ERROR_TYPES
 from airflow_provider_seedance.emulator.state import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
@@ -78,25 +78,25 @@ def _validation_error(problems: list[Problem]) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=422, headers={"X-Fal-Retryable": "false"})
 
 
+def _bad_body(message: str) -> JSONResponse:
+    return JSONResponse(
+        {"detail": [{"loc": ["body"], "msg": message, "type": "json_invalid"}]}, status_code=422
+    )
+
+
 def _urls(request: Request, request_id: str) -> dict[str, str]:
     base = f"{root_url(request)}{APP}/requests/{request_id}"
     return {"response_url": base, "status_url": f"{base}/status", "cancel_url": f"{base}/cancel"}
 
 
 async def _submit(request: Request, tier: str) -> JSONResponse:
-    if (denied := check_auth(request, "fal")) is not None:
-        return denied
-    try:
-        body = await read_json_object(request)
-    except BadBody as exc:
-        return JSONResponse(
-            {"detail": [{"loc": ["body"], "msg": str(exc), "type": "json_invalid"}]}, status_code=422
-        )
+    body = await submitted_body(request, "fal", _bad_body)
+    if isinstance(body, JSONResponse):
+        return body
     if problems := validate(body):
         return _validation_error(problems)
     state = get_state(request)
     request_id = str(uuid.uuid4())
-    duration = body.get("duration") or "auto"
     job = create_job(
         state,
         platform="fal",
@@ -107,7 +107,7 @@ async def _submit(request: Request, tier: str) -> JSONResponse:
         prompt=body.get("prompt"),
         params=body,
         seed=body.get("seed"),
-        duration=5 if duration == "auto" else int(duration),
+        duration=job_duration(body.get("duration")),  # "auto": 5
         extra={"webhook": request.query_params.get("fal_webhook")},
     )
     data = {
@@ -179,12 +179,10 @@ def _logs(request: Request, job: Job, now: float, with_logs: bool) -> list[dict[
 
 @router.get(APP + "/requests/{request_id}/status", name="fal.status")
 async def status(request: Request, request_id: str) -> JSONResponse:
-    if (denied := check_auth(request, "fal")) is not None:
-        return denied
+    job = find_job(request, "fal", request_id, _not_found)
+    if isinstance(job, JSONResponse):
+        return job
     state = get_state(request)
-    job = state.get_job("fal", request_id)
-    if job is None:
-        return _not_found(request_id)
     now = state.now()
     phase = job.phase(now)
     with_logs = request.query_params.get("logs", "").lower() in ("1", "true", "yes")
@@ -211,12 +209,10 @@ async def status(request: Request, request_id: str) -> JSONResponse:
 
 @router.get(APP + "/requests/{request_id}", name="fal.result")
 async def result(request: Request, request_id: str) -> JSONResponse:
-    if (denied := check_auth(request, "fal")) is not None:
-        return denied
+    job = find_job(request, "fal", request_id, _not_found)
+    if isinstance(job, JSONResponse):
+        return job
     state = get_state(request)
-    job = state.get_job("fal", request_id)
-    if job is None:
-        return _not_found(request_id)
     phase = job.phase(state.now())
     if phase in (QUEUED, RUNNING):
         return error_response(
@@ -244,12 +240,10 @@ async def result(request: Request, request_id: str) -> JSONResponse:
 
 @router.put(APP + "/requests/{request_id}/cancel", name="fal.cancel")
 async def cancel(request: Request, request_id: str) -> JSONResponse:
-    if (denied := check_auth(request, "fal")) is not None:
-        return denied
+    job = find_job(request, "fal", request_id, _not_found)
+    if isinstance(job, JSONResponse):
+        return job
     state = get_state(request)
-    job = state.get_job("fal", request_id)
-    if job is None:
-        return _not_found(request_id)
     now = state.now()
     if job.phase(now) in (QUEUED, RUNNING):
         job.cancelled_at = now

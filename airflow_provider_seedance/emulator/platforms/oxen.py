@@ -12,18 +12,19 @@ from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request  # noqa: TC002 - FastAPI resolves it at run time
-from starlette.responses import JSONResponse  # noqa: TC002
+from starlette.responses import JSONResponse
 
 from airflow_provider_seedance.emulator.common import (
-    BadBody,
     check_auth,
     create_job,
     error_response,
+    find_job,
     get_state,
     iso,
+    job_duration,
     json_response,
     media_url,
-    read_json_object,
+    submitted_body,
 )
 from airflow_provider_seedance.emulator.state import (
     CANCELLED,
@@ -78,22 +79,11 @@ def validate(body: dict[str, Any]) -> list[Problem]:
     )
 
 
-def _duration(value: Any) -> int:
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    return 5
-
-
 @router.post("/api/ai/queue", name="oxen.submit")
 async def submit(request: Request) -> JSONResponse:
-    if (denied := check_auth(request, "oxen")) is not None:
-        return denied
-    try:
-        body = await read_json_object(request)
-    except BadBody as exc:
-        return error_response("oxen", 400, str(exc))
+    body = await submitted_body(request, "oxen")
+    if isinstance(body, JSONResponse):
+        return body
     model = body.get("model")
     if model not in MODELS:
         return error_response("oxen", 404, f"Model not found: {model}")
@@ -122,7 +112,7 @@ async def submit(request: Request) -> JSONResponse:
             prompt=body.get("prompt"),
             params=body,
             seed=body.get("seed"),
-            duration=_duration(body.get("duration")),
+            duration=job_duration(body.get("duration")),
             failure=failure,
             extra={"namespace": body.get("target_namespace")},
         )
@@ -158,7 +148,8 @@ def _view(request: Request, state: EmulatorState, job: Job) -> dict[str, Any]:
     return data
 
 
-def _not_found() -> JSONResponse:
+def _not_found(generation_id: str) -> JSONResponse:
+    """Oxen's 404, which does not name the generation."""
     return error_response(
         "oxen", 404, "The requested resource could not be found", error="resource_not_found"
     )
@@ -184,23 +175,19 @@ async def list_generations(request: Request) -> JSONResponse:
 
 @router.get("/api/ai/queue/{generation_id}", name="oxen.status")
 async def get_generation(request: Request, generation_id: str) -> JSONResponse:
-    if (denied := check_auth(request, "oxen")) is not None:
-        return denied
+    job = find_job(request, "oxen", generation_id, _not_found)
+    if isinstance(job, JSONResponse):
+        return job
     state = get_state(request)
-    job = state.get_job("oxen", generation_id)
-    if job is None:
-        return _not_found()
     return json_response(_view(request, state, job))
 
 
 @router.delete("/api/ai/queue/{generation_id}", name="oxen.cancel")
 async def cancel_generation(request: Request, generation_id: str) -> JSONResponse:
-    if (denied := check_auth(request, "oxen")) is not None:
-        return denied
+    job = find_job(request, "oxen", generation_id, _not_found)
+    if isinstance(job, JSONResponse):
+        return job
     state = get_state(request)
-    job = state.get_job("oxen", generation_id)
-    if job is None:
-        return _not_found()
     now = state.now()
     if job.phase(now) in (QUEUED, RUNNING):  # no effect once terminal
         job.cancelled_at = now
