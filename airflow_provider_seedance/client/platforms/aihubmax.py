@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from airflow_provider_seedance.client.errors import SeedanceProtocolError
 from airflow_provider_seedance.client.models import (
     CancelOutcome,
     JobRef,
@@ -28,15 +27,14 @@ from airflow_provider_seedance.client.models import (
     JobState,
     JobStatus,
     ReferenceToVideoRequest,
-    VideoOutput,
 )
 from airflow_provider_seedance.client.platforms.base import (
     Dialect,
     HttpRequest,
     HttpResponse,
     Operation,
-    file_name_from_url,
-    result_unavailable,
+    message_with_param,
+    nonempty_str,
 )
 
 MODELS = {"standard": "seedance-2.0-reference-to-video", "fast": "seedance-2.0-fast-reference-to-video"}
@@ -51,6 +49,7 @@ _STATES = {
     "cancelled": JobState.CANCELLED,
     "canceled": JobState.CANCELLED,
 }
+_EXPECTED = "pending, processing, completed or failed"  # the documented names, without the cancel ones
 _PROBE_ID = "task-unified-0-00000000"
 
 
@@ -117,17 +116,9 @@ class AIHubMaxDialect(Dialect):
     def _status_from(
         self, ref: JobRef, response: HttpResponse, op: Operation
     ) -> tuple[JobStatus, str | None]:
-        if not 200 <= response.status_code < 300:
-            raise self.error_from_response(op, response)
-        data = response.json_object(self.label, op.value)
-        raw = data.get("status")
-        state = _STATES.get(raw) if isinstance(raw, str) else None
-        if state is None:
-            raise SeedanceProtocolError(
-                f"AIHubMax reported an unknown status {raw!r} for task {ref.request_id}; expected "
-                "pending, processing, completed or failed",
-                status_code=response.status_code,
-            )
+        data, raw, state = self.status_body(
+            ref, response, op, states=_STATES, noun="task", expected=_EXPECTED
+        )
         url = first_result_url(data.get("results"))
         if state is JobState.SUCCEEDED and url is None:
             state = JobState.RUNNING  # "completed" before the results are filled in: poll again
@@ -138,7 +129,7 @@ class AIHubMaxDialect(Dialect):
         status = JobStatus(
             request_id=ref.request_id,
             state=state,
-            raw_status=str(raw),
+            raw_status=raw,
             progress=float(progress)
             if isinstance(progress, int | float) and not isinstance(progress, bool)
             else None,
@@ -156,12 +147,7 @@ class AIHubMaxDialect(Dialect):
 
     def parse_result(self, ref: JobRef, response: HttpResponse) -> JobResult:
         status, url = self._status_from(ref, response, Operation.RESULT)
-        if url is None or status.state is not JobState.SUCCEEDED:
-            raise result_unavailable(self.label, ref, status, response)
-        return JobResult(
-            request_id=ref.request_id,
-            video=VideoOutput(url=url, content_type="video/mp4", file_name=file_name_from_url(url)),
-        )
+        return self.video_result(ref, status, response, url)  # the seed is not reported
 
     # -- cancel: not offered -------------------------------------------------------------
     def build_cancel(self, ref: JobRef) -> None:
@@ -185,20 +171,8 @@ class AIHubMaxDialect(Dialect):
         if isinstance(error, str) and error:
             return error, None
         if not isinstance(error, dict):
-            message = data.get("message")
-            return (message if isinstance(message, str) and message else None), None
-        message = error.get("message")
-        detail = message if isinstance(message, str) and message else None
-        param = error.get("param")
-        if detail is not None and isinstance(param, str) and param:
-            detail = f"{detail} (param: {param})"
-        code = error.get("code")
-        kind = error.get("type")
-        if isinstance(code, str) and code:
-            error_type: str | None = code
-        else:
-            error_type = kind if isinstance(kind, str) and kind else None
-        return detail, error_type
+            return nonempty_str(data.get("message")), None
+        return message_with_param(error), nonempty_str(error.get("code")) or nonempty_str(error.get("type"))
 
 
 def _task_error(error: object) -> tuple[str | None, str | None]:

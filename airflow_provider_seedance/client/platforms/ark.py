@@ -32,7 +32,6 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from airflow_provider_seedance.client.errors import SeedanceProtocolError
 from airflow_provider_seedance.client.models import (
     RESOLUTIONS,
     CancelOutcome,
@@ -41,15 +40,13 @@ from airflow_provider_seedance.client.models import (
     JobState,
     JobStatus,
     ReferenceToVideoRequest,
-    VideoOutput,
 )
 from airflow_provider_seedance.client.platforms.base import (
     Dialect,
     HttpRequest,
     HttpResponse,
     Operation,
-    file_name_from_url,
-    result_unavailable,
+    message_with_param,
 )
 
 TASKS_PATH = "/api/v3/contents/generations/tasks"
@@ -67,6 +64,7 @@ _STATES = {
     "cancelled": JobState.CANCELLED,
     "canceled": JobState.CANCELLED,
 }
+_EXPECTED = "queued, running, succeeded, failed, expired or cancelled"
 
 #: "... cannot be cancelled or deleted in status 'cancelled'": the refusal names the state.
 _IN_CANCELLED_STATE = re.compile(r"status\W{0,3}cancel{1,2}ed", re.IGNORECASE)
@@ -135,24 +133,16 @@ class ArkDialect(Dialect):
     def _status_from(
         self, ref: JobRef, response: HttpResponse, op: Operation
     ) -> tuple[JobStatus, dict[str, Any]]:
-        if not 200 <= response.status_code < 300:
-            raise self.error_from_response(op, response)
-        data = response.json_object(self.label, op.value)
-        raw = data.get("status")
-        state = _STATES.get(raw) if isinstance(raw, str) else None
-        if state is None:
-            raise SeedanceProtocolError(
-                f"{self.label} reported an unknown status {raw!r} for task {ref.request_id}; expected "
-                "queued, running, succeeded, failed, expired or cancelled",
-                status_code=response.status_code,
-            )
+        data, raw, state = self.status_body(
+            ref, response, op, states=_STATES, noun="task", expected=_EXPECTED
+        )
         error = data.get("error")
         message = code = None
         if isinstance(error, dict) and state is not JobState.SUCCEEDED:
             message = str(error["message"]) if error.get("message") else None
             code = str(error["code"]) if error.get("code") else None
         status = JobStatus(
-            request_id=ref.request_id, state=state, raw_status=str(raw), error=message, error_type=code
+            request_id=ref.request_id, state=state, raw_status=raw, error=message, error_type=code
         )
         return status, data
 
@@ -167,14 +157,7 @@ class ArkDialect(Dialect):
         status, data = self._status_from(ref, response, Operation.RESULT)
         content = data.get("content")
         url = content.get("video_url") if isinstance(content, dict) else None
-        if status.state is not JobState.SUCCEEDED or not isinstance(url, str) or not url:
-            raise result_unavailable(self.label, ref, status, response)
-        seed = data.get("seed")
-        return JobResult(
-            request_id=ref.request_id,
-            video=VideoOutput(url=url, content_type="video/mp4", file_name=file_name_from_url(url)),
-            seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
-        )
+        return self.video_result(ref, status, response, url, data.get("seed"))
 
     # -- cancel --------------------------------------------------------------------------
     def build_cancel(self, ref: JobRef) -> HttpRequest:
@@ -210,13 +193,8 @@ class ArkDialect(Dialect):
             return error, None
         if not isinstance(error, dict):
             return None, None
-        message = error.get("message")
-        detail = message if isinstance(message, str) and message else None
-        param = error.get("param")
-        if detail is not None and isinstance(param, str) and param:
-            detail = f"{detail} (param: {param})"
         code = error.get("code") or error.get("type")
-        return detail, str(code) if code else None
+        return message_with_param(error), str(code) if code else None
 
 
 class BytePlusArkDialect(ArkDialect):

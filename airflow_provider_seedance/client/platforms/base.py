@@ -39,6 +39,7 @@ from airflow_provider_seedance.client.models import (
     JobStatus,
     ReferenceToVideoRequest,
     Tier,
+    VideoOutput,
 )
 
 
@@ -137,6 +138,27 @@ def file_name_from_url(url: str) -> str | None:
     """The last path segment of ``url`` when it names a file (``.../abc.mp4?sig=...`` -> ``abc.mp4``)."""
     last = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
     return last if "." in last.strip(".") else None
+
+
+def nonempty_str(value: object) -> str | None:
+    """``value`` when it is a non-empty string, else None (for fields of untrusted JSON)."""
+    return value if isinstance(value, str) and value else None
+
+
+def first_text(data: Mapping[str, Any], *keys: str) -> str | None:
+    """The value of the first of ``keys`` that is a non-empty string in ``data``, else None."""
+    for key in keys:
+        if (value := nonempty_str(data.get(key))) is not None:
+            return value
+    return None
+
+
+def message_with_param(error: Mapping[str, Any]) -> str | None:
+    """An OpenAI-style error object's ``message``, with `` (param: p)`` where it names a
+    ``param``; None without a message."""
+    detail = nonempty_str(error.get("message"))
+    param = nonempty_str(error.get("param"))
+    return f"{detail} (param: {param})" if detail is not None and param is not None else detail
 
 
 def result_unavailable(label: str, ref: JobRef, status: JobStatus, response: HttpResponse) -> SeedanceError:
@@ -257,6 +279,49 @@ class Dialect(ABC):
             f"{self.label} accepted the submit (HTTP {response.status_code}) but returned no {field}: "
             f"{response.excerpt()!r}. A job may exist: check {where} before resubmitting.",
             status_code=response.status_code,
+        )
+
+    def status_body(
+        self,
+        ref: JobRef,
+        response: HttpResponse,
+        op: Operation,
+        *,
+        states: Mapping[str, JobState],
+        noun: str,
+        expected: str,
+    ) -> tuple[dict[str, Any], str, JobState]:
+        """For dialects whose status (and result) is a JSON object with a ``status`` name: the
+        body, the name and the state ``states`` maps it to.
+
+        A non-2xx answer raises the mapped error; a name missing from ``states`` raises a
+        :class:`SeedanceProtocolError` naming the job (a ``noun``) and the ``expected`` names.
+        """
+        if not 200 <= response.status_code < 300:
+            raise self.error_from_response(op, response)
+        data = response.json_object(self.label, op.value)
+        raw = data.get("status")
+        state = states.get(raw) if isinstance(raw, str) else None
+        if state is None:
+            raise SeedanceProtocolError(
+                f"{self.label} reported an unknown status {raw!r} for {noun} {ref.request_id}; expected "
+                f"{expected}",
+                status_code=response.status_code,
+            )
+        return data, str(raw), state
+
+    def video_result(
+        self, ref: JobRef, status: JobStatus, response: HttpResponse, url: object, seed: object = None
+    ) -> JobResult:
+        """The result of a job whose status body carries the video ``url`` (and maybe the
+        ``seed``): an MP4 named after the URL's last segment. Unless the job succeeded with a
+        URL, raises :func:`result_unavailable`."""
+        if status.state is not JobState.SUCCEEDED or not isinstance(url, str) or not url:
+            raise result_unavailable(self.label, ref, status, response)
+        return JobResult(
+            request_id=ref.request_id,
+            video=VideoOutput(url=url, content_type="video/mp4", file_name=file_name_from_url(url)),
+            seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
         )
 
     def job_ref(self, request_id: str, tier: Tier = "standard") -> JobRef:

@@ -29,15 +29,13 @@ from airflow_provider_seedance.client.models import (
     JobState,
     JobStatus,
     ReferenceToVideoRequest,
-    VideoOutput,
 )
 from airflow_provider_seedance.client.platforms.base import (
     Dialect,
     HttpRequest,
     HttpResponse,
     Operation,
-    file_name_from_url,
-    result_unavailable,
+    first_text,
 )
 
 MODELS = {
@@ -54,6 +52,7 @@ _STATES = {
     "cancelled": JobState.CANCELLED,
     "canceled": JobState.CANCELLED,
 }
+_EXPECTED = "queued, processing, succeeded, failed or cancelled"
 _PROBE_ID = "00000000-0000-0000-0000-000000000000"
 
 
@@ -105,48 +104,30 @@ class OxenDialect(Dialect):
         return HttpRequest("GET", self._generation_url(ref))
 
     def _status_from(
-        self, ref: JobRef, response: HttpResponse, what: str
+        self, ref: JobRef, response: HttpResponse, op: Operation
     ) -> tuple[JobStatus, dict[str, Any]]:
-        if not 200 <= response.status_code < 300:
-            raise self.error_from_response(
-                Operation.STATUS if what == "status" else Operation.RESULT, response
-            )
-        data = response.json_object(self.label, what)
-        raw = data.get("status")
-        state = _STATES.get(raw) if isinstance(raw, str) else None
-        if state is None:
-            raise SeedanceProtocolError(
-                f"Oxen.ai reported an unknown status {raw!r} for generation {ref.request_id}; expected "
-                "queued, processing, succeeded, failed or cancelled",
-                status_code=response.status_code,
-            )
+        data, raw, state = self.status_body(
+            ref, response, op, states=_STATES, noun="generation", expected=_EXPECTED
+        )
         error = data.get("error_message") or data.get("error")
         status = JobStatus(
             request_id=ref.request_id,
             state=state,
-            raw_status=str(raw),
+            raw_status=raw,
             error=str(error) if error and state is not JobState.SUCCEEDED else None,
         )
         return status, data
 
     def parse_status(self, ref: JobRef, response: HttpResponse) -> JobStatus:
-        return self._status_from(ref, response, "status")[0]
+        return self._status_from(ref, response, Operation.STATUS)[0]
 
     # -- result (the same GET) -----------------------------------------------------------
     def build_result(self, ref: JobRef) -> HttpRequest:
         return HttpRequest("GET", self._generation_url(ref))
 
     def parse_result(self, ref: JobRef, response: HttpResponse) -> JobResult:
-        status, data = self._status_from(ref, response, "result")
-        url = data.get("result_url")
-        if status.state is not JobState.SUCCEEDED or not isinstance(url, str) or not url:
-            raise result_unavailable(self.label, ref, status, response)
-        seed = data.get("seed")
-        return JobResult(
-            request_id=ref.request_id,
-            video=VideoOutput(url=url, content_type="video/mp4", file_name=file_name_from_url(url)),
-            seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
-        )
+        status, data = self._status_from(ref, response, Operation.RESULT)
+        return self.video_result(ref, status, response, data.get("result_url"), data.get("seed"))
 
     # -- cancel --------------------------------------------------------------------------
     def build_cancel(self, ref: JobRef) -> HttpRequest:
@@ -181,19 +162,13 @@ class OxenDialect(Dialect):
         error_type: str | None = None
         error = data.get("error")
         if isinstance(error, dict):
-            for key in ("title", "message", "detail"):
-                if isinstance(error.get(key), str) and error[key]:
-                    detail = error[key]
-                    break
+            detail = first_text(error, "title", "message", "detail")
             if isinstance(error.get("type"), str):
                 error_type = error["type"]
         elif isinstance(error, str) and error:
             detail = error
         if detail is None:
-            for key in ("message", "detail", "error_message"):
-                if isinstance(data.get(key), str) and data[key]:
-                    detail = data[key]
-                    break
+            detail = first_text(data, "message", "detail", "error_message")
         if error_type is None and isinstance(data.get("status_message"), str):
             error_type = data["status_message"]
         return detail, error_type
