@@ -107,7 +107,7 @@ class AIHubMaxDialect(Dialect):
         task_id = self.require_job_id(
             data.get("id"), response, field="task id", where="the AIHubMax task list"
         )
-        return JobRef(platform=self.name, request_id=task_id, tier=request.tier)
+        return self.job_ref(task_id, request.tier)
 
     # -- status --------------------------------------------------------------------------
     def build_status(self, ref: JobRef) -> HttpRequest:

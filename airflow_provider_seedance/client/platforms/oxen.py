@@ -97,7 +97,7 @@ class OxenDialect(Dialect):
             field="generation_id",
             where="the Oxen.ai queue",
         )
-        return JobRef(platform=self.name, request_id=generation_id, tier=request.tier)
+        return self.job_ref(generation_id, request.tier)
 
     # -- status --------------------------------------------------------------------------
     def build_status(self, ref: JobRef) -> HttpRequest:
