@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(home / stale, ignore_errors=True)
     # SIGTERM (e.g. from a CI runner) stops the stack like Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    stack = Stack(home, api_port=args.port, queue_seconds=2, run_seconds=3, poll_interval=1)
+    stack = Stack(home, api_port=args.port, queue_seconds=2, run_seconds=6, poll_interval=1)
     try:
         say("starting the Seedance emulator, the GCS emulator and Airflow (logs in .demo/logs/) ...")
         stack.start()

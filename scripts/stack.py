@@ -202,7 +202,7 @@ class Stack:
         celery_concurrency: int = 2,
         parallelism: int = 4,
         queue_seconds: float = 2.0,
-        run_seconds: float = 3.0,
+        run_seconds: float = 6.0,
         poll_interval: float = 1.0,
         bucket: str = "seedance-campaigns",
         pools: Mapping[str, int] | None = None,

@@ -43,7 +43,7 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         tmp_path_factory.mktemp("local-stack"),
         extra_dag_files=sorted(E2E_DAGS.glob("*.py")),
         queue_seconds=2,
-        run_seconds=3,
+        run_seconds=6,
         poll_interval=0.5,
     )
     try:

@@ -46,8 +46,12 @@ def test_marketing_daily_renders_defers_and_archives_every_channel(local_stack: 
     # Every render waited in the triggerer (deferred), not in a worker slot.
     for ti in renders:
         assert "deferred" in result.seen_states[("render", ti["map_index"])], result.seen_states
-        assert ti["try_number"] == 1
+    # Exactly one paid job per channel. (Airflow 3.3's supervisor can take ~5 s to notice a
+    # deferred task's process exit; a trigger firing inside that window makes the scheduler see
+    # "executor: success, TI: queued" and retry the task. The jobs here run 8 s to stay clear of
+    # it, and should it happen anyway the retry must reconnect, which this count proves.)
     assert len(submits(local_stack, prompt)) - before == 3
+    assert all(ti["try_number"] in (1, 2) for ti in renders), renders
 
     clips = [local_stack.xcom("seedance_marketing_daily", run_id, "render", i) for i in range(3)]
     uris = [local_stack.xcom("seedance_marketing_daily", run_id, "archive", i) for i in range(3)]
@@ -97,7 +101,7 @@ def test_killed_worker_retry_reconnects_to_the_submitted_job(local_stack: Stack)
 
         result = local_stack.wait_for_run(dag_id, run_id, timeout=e2e_timeout(120))
     finally:
-        local_stack.emulator.configure(run_seconds=3)
+        local_stack.emulator.configure(run_seconds=6)
     assert result.state == "success", result.task_instances
     (ti,) = result.task_instances
     assert ti["try_number"] == 2
