@@ -544,9 +544,17 @@ class Stack:
         return self._token
 
     def api(self, method: str, path: str, *, ok: Sequence[int] = (200,), **kwargs: Any) -> httpx.Response:
-        """Call Airflow's REST API as ``admin``; raise :class:`StackError` on unexpected status."""
+        """Call Airflow's REST API as ``admin``; raise :class:`StackError` on unexpected status.
+
+        SQLite answers 503 "Database is locked" while the scheduler writes (e.g. to create a
+        backfill); such calls are retried a bounded number of times.
+        """
         headers = {"Authorization": f"Bearer {self.token()}"}
-        response = self.client.request(method, path, headers=headers, **kwargs)
+        for _ in range(20):
+            response = self.client.request(method, path, headers=headers, **kwargs)
+            if response.status_code != 503 or "locked" not in response.text.lower():
+                break
+            time.sleep(0.5)
         if response.status_code not in ok:
             raise StackError(f"{method} {path} -> {response.status_code}: {response.text[:2000]}")
         return response
