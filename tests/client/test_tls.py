@@ -11,9 +11,9 @@ import pytest
 
 from airflow_provider_seedance.client import AsyncSeedanceClient, ReferenceToVideoRequest, SeedanceClient
 from airflow_provider_seedance.client.errors import SeedanceTransportError
-from airflow_provider_seedance.client.retry import NO_WAIT
 from airflow_provider_seedance.client.transport import shared_ssl_context
 from airflow_provider_seedance.emulator.testing import EmulatorServer
+from tests.support.retry import NO_WAIT
 
 
 @pytest.fixture

@@ -18,13 +18,16 @@ from airflow.sdk import Asset
 from airflow.sdk.exceptions import AirflowFailException
 from google.cloud import storage
 
-from airflow_provider_seedance.client.download import SeedanceDownloadError, SeedanceIncompleteDownloadError
+from airflow_provider_seedance.client.errors import (
+    ChecksumMismatchError,
+    SeedanceDownloadError,
+    SeedanceIncompleteDownloadError,
+)
 from airflow_provider_seedance.client.models import JobState
 from airflow_provider_seedance.client.pricing import estimate_cost
 from airflow_provider_seedance.emulator.testing import EmulatorHandle
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.operators.seedance import build_output
-from airflow_provider_seedance.transfers.gcs_archive import ChecksumMismatchError
 from airflow_provider_seedance.transfers.seedance_to_gcs import SeedanceToGCSOperator
 from tests.support.gcs_emulator import GCSEmulator
 

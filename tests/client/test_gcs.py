@@ -1,30 +1,34 @@
-"""GCSVideoArchiver over real HTTP (a local media server) and the strict GCS emulator."""
+"""client.gcs over real HTTP (a local media server) and the strict GCS emulator: the verified
+exactly-once write, and the read side (stat, ranged reads, V4 signed URLs)."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 
 import google_crc32c
 import httpx
 import pytest
 from google.cloud import storage
 
-from airflow_provider_seedance.client.download import (
-    MediaSource,
+from airflow_provider_seedance.client.errors import (
+    ChecksumMismatchError,
+    ObjectExistsError,
     SeedanceDownloadError,
     SeedanceIncompleteDownloadError,
 )
-from airflow_provider_seedance.transfers.gcs_archive import (
+from airflow_provider_seedance.client.gcs import (
     METADATA_LIMIT_BYTES,
     VERIFIED_CRC32C_KEY,
-    ChecksumMismatchError,
+    ArchiveResult,
     GCSVideoArchiver,
-    ObjectExistsError,
     build_metadata,
     truncate_utf8,
 )
+from airflow_provider_seedance.client.media import MediaSource
 from tests.support.gcs_emulator import GCSEmulator
-from tests.transfers.media_server import MediaServer
+from tests.support.media_server import MediaServer
+from tests.support.retry import NO_WAIT
 
 CHUNK = 256 * 1024
 META = {"seedance-platform": "fal", "seedance-request-id": "req-1", "seedance-seed": "42"}
@@ -48,9 +52,10 @@ def archiver(
     return GCSVideoArchiver(gcs_client, bucket, name, **kwargs)  # type: ignore[arg-type]
 
 
-def archive(arch: GCSVideoArchiver, http: httpx.Client, source: MediaSource, **kwargs: object):  # type: ignore[no-untyped-def]
-    kwargs.setdefault("retry_delay", 0.01)
-    return arch.archive(http, source, **kwargs)  # type: ignore[arg-type]
+def archive(
+    arch: GCSVideoArchiver, http: httpx.Client, source: MediaSource, max_attempts: int = 3
+) -> ArchiveResult:
+    return arch.archive(http, source, retry=dataclasses.replace(NO_WAIT, max_attempts=max_attempts))
 
 
 def test_video_is_streamed_into_gcs_with_metadata_and_verified(
