@@ -154,11 +154,17 @@ def test_templated_object_name_renders_ds_map_index_and_params(gcs_bucket: str) 
         gcs_bucket,
         request_id="{{ params.request_id }}",
         object_name="campaigns/{{ ds }}/{{ ti.map_index }}-{{ params.seed }}.mp4",
+        seedance_conn_id="seedance_{{ params.platform }}",
     )
-    context = {**make_context(op), "ds": "2026-11-22", "params": {"seed": 42, "request_id": "abc"}}
+    context = {
+        **make_context(op),
+        "ds": "2026-11-22",
+        "params": {"seed": 42, "request_id": "abc", "platform": "oxen"},
+    }
     op.render_template_fields(context)  # type: ignore[arg-type]
     assert op.object_name == "campaigns/2026-11-22/3-42.mp4"
     assert op.request_id == "abc"
+    assert op.seedance_conn_id == "seedance_oxen"
 
 
 # -- exactly once ---------------------------------------------------------------------------------
