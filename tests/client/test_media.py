@@ -33,28 +33,21 @@ def test_error_page_with_status_200_is_not_taken_for_a_video() -> None:
     assert "secret-signature" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("status", "retry_after", "slept"),
+    [(429, "7", 7.0), (503, "3600", 30.0)],
+    ids=["honoured_on_429", "capped_at_30_s"],
+)
 @respx.mock
-def test_retry_after_is_honoured_on_429() -> None:
+def test_retry_after_is_honoured_up_to_its_cap(status: int, retry_after: str, slept: float) -> None:
     respx.get(URL).side_effect = [
-        httpx.Response(429, headers={"Retry-After": "7"}),
+        httpx.Response(status, headers={"Retry-After": retry_after}),
         httpx.Response(200, content=b"video", headers={"Content-Type": "video/mp4"}),
     ]
-    slept: list[float] = []
+    sleeps: list[float] = []
     with httpx.Client() as client:
-        assert run_download_attempts(client, MediaSource(URL, 5), drain, sleep=slept.append)[1] == 5
-    assert slept == [7.0]
-
-
-@respx.mock
-def test_retry_after_is_capped_at_30_seconds() -> None:
-    respx.get(URL).side_effect = [
-        httpx.Response(503, headers={"Retry-After": "3600"}),
-        httpx.Response(200, content=b"video", headers={"Content-Type": "video/mp4"}),
-    ]
-    slept: list[float] = []
-    with httpx.Client() as client:
-        run_download_attempts(client, MediaSource(URL), drain, sleep=slept.append)
-    assert slept == [30.0]
+        assert run_download_attempts(client, MediaSource(URL, 5), drain, sleep=sleeps.append)[1] == 5
+    assert sleeps == [slept]
 
 
 @respx.mock
