@@ -46,7 +46,7 @@ def worker(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     video: dict[str, Any] = json.loads(args.video)
 
-    from airflow_provider_seedance.transfers.gcs_archive import make_storage_client
+    from airflow_provider_seedance.hooks.gcs import make_storage_client
 
     storage_client = make_storage_client(None)
     bucket = storage_client.bucket(args.bucket)

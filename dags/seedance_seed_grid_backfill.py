@@ -124,7 +124,7 @@ def write_manifest(
     dag_run: Any = None,
 ) -> str:
     """Write the manifest JSON next to the takes; return its gs:// URI."""
-    from airflow_provider_seedance.transfers.gcs_archive import make_storage_client
+    from airflow_provider_seedance.hooks.gcs import make_storage_client
 
     assert params is not None
     ds = run_date(ds, dag_run)

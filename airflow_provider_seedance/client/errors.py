@@ -11,6 +11,10 @@ Callers catch what they can act on:
 * :class:`SeedanceJobFailed` -- the job ran and the platform reports it failed.
 * :class:`SeedanceAmbiguousSubmitError` -- the submit request was sent but no answer came back;
   a job may or may not exist and **must not be re-sent blindly**.
+* :class:`SeedanceDownloadError` (and :class:`SeedanceIncompleteDownloadError`) -- fetching a
+  generated video from its media URL failed; ``expired`` says a fresh URL may help.
+* :class:`GCSArchiveError` (and :class:`ObjectExistsError`, :class:`ChecksumMismatchError`) --
+  writing a video into Google Cloud Storage failed.
 
 No exception message ever contains an API key: messages are built from response bodies and
 status codes only, and :func:`redact` is applied to every body excerpt as a second guard.
@@ -135,6 +139,52 @@ class SeedanceAmbiguousSubmitError(SeedanceError):
         super().__init__(message)
         self.platform = platform
         self.cause = cause
+
+
+class SeedanceDownloadError(SeedanceError):
+    """Downloading a generated video failed.
+
+    :param status_code: The HTTP status, when the server answered.
+    :param retryable: Whether the same URL may work if tried again later.
+    :param expired: The URL no longer works (401/403/404/410): fetch a fresh one from the platform.
+    :param retry_after: The server's ``Retry-After`` hint in seconds, if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        retryable: bool = False,
+        expired: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.retryable = retryable
+        self.expired = expired
+        self.retry_after = retry_after
+
+
+class SeedanceIncompleteDownloadError(SeedanceDownloadError):
+    """The body ended early or had an unexpected size. Retryable: nothing was finalized."""
+
+    def __init__(self, message: str, *, received: int, expected: int | None) -> None:
+        super().__init__(message, retryable=True)
+        self.received = received
+        self.expected = expected
+
+
+class GCSArchiveError(SeedanceError):
+    """Archiving a video into Google Cloud Storage failed."""
+
+
+class ObjectExistsError(GCSArchiveError):
+    """The destination object exists with different content; it was left untouched."""
+
+
+class ChecksumMismatchError(GCSArchiveError):
+    """GCS stored different bytes than were downloaded; the new object was deleted."""
 
 
 def redact(text: str, *secrets: str | None) -> str:

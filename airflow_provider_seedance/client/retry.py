@@ -1,7 +1,15 @@
-"""One retry policy for the sync and the async transport (tenacity).
+"""The one retry policy: bounded attempts, jittered exponential backoff, capped ``Retry-After``.
+
+:class:`RetryPolicy` makes every retry decision without I/O (:meth:`RetryPolicy.next_delay`);
+the sync and the async transport drive it through tenacity, the media download
+(:func:`~airflow_provider_seedance.client.media.run_download_attempts`) through a plain loop.
+:func:`parse_retry_after` is the one parser of the ``Retry-After`` header.
 
 Reads (status, result, cancel, probe) are idempotent: they retry transport errors, 408, 429 and
-5xx with jittered exponential backoff, honouring ``Retry-After``.
+5xx with jittered exponential backoff, honouring ``Retry-After``. A media download retries what
+:attr:`~airflow_provider_seedance.client.errors.SeedanceDownloadError.retryable` allows
+(:data:`DOWNLOAD_RETRY`: 3 attempts, ``Retry-After`` capped at 30 s, no overall deadline, since
+one attempt may stream a large video for minutes).
 
 A submit creates a paid job, so it is retried **only** when the request provably never reached
 the server (a connect error: :attr:`SeedanceTransportError.request_sent` is False) or on 429.
@@ -12,6 +20,7 @@ A read timeout, a dropped connection or a 5xx after the body was sent surfaces a
 from __future__ import annotations
 
 import logging
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +33,12 @@ from airflow_provider_seedance.client.errors import (
     SeedanceRateLimitError,
     SeedanceTransportError,
 )
-from airflow_provider_seedance.client.platforms.base import Operation
+
+# The header parser lives beside the HTTP value types (the dialects' error mapping needs it, and
+# importing this module from there would be circular); this module is its public home.
+from airflow_provider_seedance.client.platforms.base import Operation, parse_retry_after
+
+__all__ = ["DOWNLOAD_RETRY", "RetryPolicy", "parse_retry_after"]
 
 log = logging.getLogger("airflow_provider_seedance.client")
 
@@ -70,6 +84,20 @@ class RetryPolicy:
         backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
         return backoff * random.uniform(0.5, 1.5)
 
+    def next_delay(
+        self, exc: BaseException, failures: int, *, retryable: bool, elapsed: float = 0.0
+    ) -> float | None:
+        """After ``failures`` failed attempts, seconds to wait before the next one; None: give up.
+
+        :param exc: The last failure (its ``retry_after`` hint, if any, is honoured up to the cap).
+        :param failures: Failed attempts so far, the last one included.
+        :param retryable: Whether ``exc`` may be retried at all.
+        :param elapsed: Seconds since the first attempt started.
+        """
+        if not retryable or failures >= self.max_attempts or elapsed >= self.max_elapsed:
+            return None
+        return self.delay_for(exc, failures)
+
     def tenacity_kwargs(self, op: Operation, label: str) -> dict[str, Any]:
         """Keyword arguments for ``tenacity.Retrying`` and ``tenacity.AsyncRetrying`` alike."""
 
@@ -100,5 +128,6 @@ class RetryPolicy:
         }
 
 
-#: A policy that never waits, for tests and benchmarks.
-NO_WAIT = RetryPolicy(base_delay=0.0, max_delay=0.0, max_retry_after=0.0)
+#: The media download's policy (a transfer's ``max_download_attempts`` / ``download_retry_delay``
+#: replace its first two fields).
+DOWNLOAD_RETRY = RetryPolicy(max_attempts=3, base_delay=2.0, max_retry_after=30.0, max_elapsed=math.inf)

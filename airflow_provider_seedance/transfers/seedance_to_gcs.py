@@ -1,8 +1,15 @@
-"""Archive a generated Seedance video into Google Cloud Storage: streamed, verified, exactly once."""
+"""The Airflow transfer :class:`SeedanceToGCSOperator`: a generated video into GCS, exactly once.
+
+Holds the operator and its ``video=`` check; the streaming, verified download is
+:mod:`airflow_provider_seedance.client.media`, the verified write
+:mod:`airflow_provider_seedance.client.gcs`, the GCS credentials
+:mod:`airflow_provider_seedance.hooks.gcs`.
+"""
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from functools import cached_property
@@ -11,26 +18,27 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_seedance.client.download import MediaSource
-from airflow_provider_seedance.client.errors import FieldError, SeedanceValidationError
-from airflow_provider_seedance.client.models import TIERS, JobRef
-from airflow_provider_seedance.hooks.seedance import SeedanceHook
-from airflow_provider_seedance.transfers.gcs_archive import (
+from airflow_provider_seedance.client.errors import FieldError, ObjectExistsError, SeedanceValidationError
+from airflow_provider_seedance.client.gcs import (
     DEFAULT_UPLOAD_CHUNK_SIZE,
     PLATFORM_KEY,
     REQUEST_ID_KEY,
     ArchiveResult,
     GCSVideoArchiver,
-    ObjectExistsError,
     build_metadata,
-    make_storage_client,
 )
+from airflow_provider_seedance.client.media import MediaSource
+from airflow_provider_seedance.client.models import TIERS, JobRef
+from airflow_provider_seedance.client.retry import DOWNLOAD_RETRY
+from airflow_provider_seedance.hooks.gcs import make_storage_client
+from airflow_provider_seedance.hooks.seedance import SeedanceHook
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
     from google.cloud import storage
 
     from airflow_provider_seedance.client.models import JobResult
+    from airflow_provider_seedance.client.retry import RetryPolicy
 
 #: Keys the generation operator's result must have for ``video=``.
 REQUIRED_VIDEO_KEYS = ("platform", "request_id", "video")
@@ -114,7 +122,7 @@ class SeedanceToGCSOperator(BaseOperator):
     :param bucket_name: Destination bucket; templated.
     :param object_name: Destination object name, e.g.
         ``"campaigns/{{ ds }}/{{ ti.map_index }}-{{ params.seed }}.mp4"``; templated.
-    :param seedance_conn_id: The Seedance connection (to fetch results and fresh links).
+    :param seedance_conn_id: The Seedance connection (to fetch results and fresh links); templated.
     :param gcp_conn_id: The Google Cloud connection, used when ``apache-airflow-providers-google``
         is installed; otherwise Application Default Credentials are used. With
         ``STORAGE_EMULATOR_HOST`` set, anonymous credentials talk to that emulator.
@@ -135,6 +143,7 @@ class SeedanceToGCSOperator(BaseOperator):
         "request_id",
         "bucket_name",
         "object_name",
+        "seedance_conn_id",
         "gcp_conn_id",
         "impersonation_chain",
         "tier",
@@ -155,8 +164,8 @@ class SeedanceToGCSOperator(BaseOperator):
         tier: str | None = None,
         chunk_size: int = DEFAULT_UPLOAD_CHUNK_SIZE,
         content_type: str = "video/mp4",
-        max_download_attempts: int = 3,
-        download_retry_delay: float = 2.0,
+        max_download_attempts: int = DOWNLOAD_RETRY.max_attempts,
+        download_retry_delay: float = DOWNLOAD_RETRY.base_delay,
         gcs_timeout: float = 120.0,
         **kwargs: Any,
     ) -> None:
@@ -199,6 +208,11 @@ class SeedanceToGCSOperator(BaseOperator):
             self.gcp_conn_id, list(chain) if isinstance(chain, list | tuple) else chain
         )
 
+    def _download_retry(self) -> RetryPolicy:
+        return dataclasses.replace(
+            DOWNLOAD_RETRY, max_attempts=self.max_download_attempts, base_delay=self.download_retry_delay
+        )
+
     # -- execute --------------------------------------------------------------------------
     def execute(self, context: Context) -> str:
         if not self.bucket_name or not str(self.bucket_name).strip():
@@ -235,12 +249,7 @@ class SeedanceToGCSOperator(BaseOperator):
         )
         try:
             with self.hook.get_http_client() as http:
-                archived = archiver.archive(
-                    http,
-                    source,
-                    max_attempts=self.max_download_attempts,
-                    retry_delay=self.download_retry_delay,
-                )
+                archived = archiver.archive(http, source, retry=self._download_retry())
         except ObjectExistsError as exc:
             # Retrying cannot help: somebody's archive must not be overwritten silently.
             # (ChecksumMismatchError propagates as is: a retry may well succeed.)

@@ -1,15 +1,22 @@
-"""Fixtures for client tests: a client facade over both transports and recorded sleeps."""
+"""Fixtures for client tests: a client facade over both transports, recorded sleeps, and for the
+media and GCS tests the byte-exact media server and a GCS client on the strict emulator."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.client.helpers import ClientFacade
+from tests.support.media_server import media_server, media_server_session  # noqa: F401 (fixtures)
+
+if TYPE_CHECKING:
+    from google.cloud import storage
+
+    from tests.support.gcs_emulator import GCSEmulator
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -48,3 +55,9 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     monkeypatch.setattr(time, "sleep", fake_sleep)
     monkeypatch.setattr(asyncio, "sleep", fake_async_sleep)
     return recorded
+
+
+@pytest.fixture(scope="session")
+def gcs_client(gcs_emulator: GCSEmulator) -> storage.Client:
+    """A google-cloud-storage client talking to the strict emulator."""
+    return gcs_emulator.client()

@@ -6,8 +6,9 @@ import asyncio
 from typing import Any
 
 from airflow_provider_seedance.client.models import ReferenceToVideoRequest
-from airflow_provider_seedance.client.retry import NO_WAIT, RetryPolicy
+from airflow_provider_seedance.client.retry import RetryPolicy
 from airflow_provider_seedance.client.transport import AsyncSeedanceClient, SeedanceClient
+from tests.support.retry import NO_WAIT
 
 API_KEY = "sk-fal-test-9f8e7d6c5b4a"
 FAL = "https://queue.fal.run"

@@ -10,9 +10,9 @@ import pytest
 from airflow_provider_seedance.client.errors import SeedanceAmbiguousSubmitError, SeedanceAuthError
 from airflow_provider_seedance.client.models import CancelOutcome, JobRef, JobState, JobStatus
 from airflow_provider_seedance.client.platforms.base import same_origin
-from airflow_provider_seedance.client.retry import NO_WAIT
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from tests.client.helpers import ClientFacade, policy, simple_request
+from tests.support.retry import NO_WAIT
 
 EmulatorHandle = Any  # airflow_provider_seedance.emulator.testing.EmulatorHandle
 

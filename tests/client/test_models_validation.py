@@ -15,9 +15,9 @@ import respx
 
 from airflow_provider_seedance.client.errors import SeedanceValidationError
 from airflow_provider_seedance.client.models import ReferenceToVideoRequest
-from airflow_provider_seedance.client.retry import NO_WAIT
 from airflow_provider_seedance.client.transport import SeedanceClient
 from tests.client.helpers import API_KEY
+from tests.support.retry import NO_WAIT
 
 IMG = "https://cdn.example.com/ref.jpg"
 VID = "https://cdn.example.com/ref.mp4"

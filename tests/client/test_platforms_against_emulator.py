@@ -17,11 +17,11 @@ from airflow_provider_seedance.client.errors import (
     SeedanceNotFoundError,
 )
 from airflow_provider_seedance.client.models import CancelOutcome, JobRef, JobState, JobStatus
-from airflow_provider_seedance.client.retry import NO_WAIT
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.operators.seedance import SeedanceReferenceToVideoOperator
 from tests.client.helpers import ClientFacade, policy, simple_request
 from tests.operators.conftest import FakeTaskStateStore, FakeTI
+from tests.support.retry import NO_WAIT
 
 EmulatorHandle = Any  # airflow_provider_seedance.emulator.testing.EmulatorHandle
 

@@ -16,8 +16,8 @@ from airflow_provider_seedance.client.errors import (
     SeedanceTransportError,
 )
 from airflow_provider_seedance.client.models import JobRef, JobState
-from airflow_provider_seedance.client.platforms.base import Operation, parse_retry_after
-from airflow_provider_seedance.client.retry import NO_WAIT, RetryPolicy
+from airflow_provider_seedance.client.platforms.base import Operation
+from airflow_provider_seedance.client.retry import RetryPolicy, parse_retry_after
 from airflow_provider_seedance.client.transport import AsyncSeedanceClient, SeedanceClient
 from tests.client.helpers import (
     API_KEY,
@@ -29,6 +29,7 @@ from tests.client.helpers import (
     simple_request,
     submit_body,
 )
+from tests.support.retry import NO_WAIT
 
 REF = JobRef(platform="fal", request_id=REQUEST_ID, status_url=STATUS_URL)
 QUEUED = httpx.Response(202, json={"status": "IN_QUEUE", "queue_position": 0})

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from unittest import mock
 
 import httpx
 import pytest
+from pytest_mock import MockerFixture
 
 from airflow_provider_seedance.client import AsyncSeedanceClient, ReferenceToVideoRequest, SeedanceClient
 from airflow_provider_seedance.client.errors import SeedanceTransportError
-from airflow_provider_seedance.client.retry import NO_WAIT
 from airflow_provider_seedance.client.transport import shared_ssl_context
 from airflow_provider_seedance.emulator.testing import EmulatorServer
+from tests.support.retry import NO_WAIT
 
 
 @pytest.fixture
@@ -29,11 +29,10 @@ def tls_emulator() -> Iterator[EmulatorServer]:
         yield server
 
 
-def test_every_client_shares_one_tls_context(fresh_context: None) -> None:
-    real = httpx.create_ssl_context
-    with mock.patch("httpx.create_ssl_context", side_effect=real) as create:
-        clients = [SeedanceClient(api_key="k") for _ in range(3)]
-        async_clients = [AsyncSeedanceClient(api_key="k") for _ in range(3)]
+def test_every_client_shares_one_tls_context(fresh_context: None, mocker: MockerFixture) -> None:
+    create = mocker.spy(httpx, "create_ssl_context")
+    clients = [SeedanceClient(api_key="k") for _ in range(3)]
+    async_clients = [AsyncSeedanceClient(api_key="k") for _ in range(3)]
     assert create.call_count == 1
     for client in clients:
         client.close()

@@ -14,10 +14,10 @@ from airflow.sdk import Connection
 from airflow_provider_seedance.client.errors import SeedanceValidationError
 from airflow_provider_seedance.client.models import CancelOutcome, JobRef, JobState
 from airflow_provider_seedance.client.platforms import DIALECTS
-from airflow_provider_seedance.client.retry import NO_WAIT
 from airflow_provider_seedance.client.transport import AsyncSeedanceClient, SeedanceClient
 from airflow_provider_seedance.hooks.seedance import PLATFORMS, SeedanceConnectionConfig, SeedanceHook
 from tests.conftest import TEST_API_KEY
+from tests.support.retry import NO_WAIT
 
 EMULATOR = "http://127.0.0.1:8787"
 PROBE_URL = f"{EMULATOR}/bytedance/seedance-2.0/requests/00000000-0000-0000-0000-000000000000/status"

@@ -14,12 +14,13 @@ import pytest
 from airflow.sdk._shared.module_loading import import_string
 from airflow.sdk.exceptions import TaskDeferred
 
-from airflow_provider_seedance.client.retry import NO_WAIT, RetryPolicy
+from airflow_provider_seedance.client.retry import RetryPolicy
 from airflow_provider_seedance.emulator.testing import EmulatorHandle
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.operators.seedance import SeedanceReferenceToVideoOperator
 from airflow_provider_seedance.triggers.seedance import SeedanceJobTrigger, validate_event
 from tests.operators.conftest import first_event
+from tests.support.retry import NO_WAIT
 
 
 def submit_job(emulator: EmulatorHandle, context: dict[str, Any], **overrides: Any) -> SeedanceJobTrigger:

@@ -18,13 +18,16 @@ from airflow.sdk import Asset
 from airflow.sdk.exceptions import AirflowFailException
 from google.cloud import storage
 
-from airflow_provider_seedance.client.download import SeedanceDownloadError, SeedanceIncompleteDownloadError
+from airflow_provider_seedance.client.errors import (
+    ChecksumMismatchError,
+    SeedanceDownloadError,
+    SeedanceIncompleteDownloadError,
+)
 from airflow_provider_seedance.client.models import JobState
 from airflow_provider_seedance.client.pricing import estimate_cost
 from airflow_provider_seedance.emulator.testing import EmulatorHandle
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.operators.seedance import build_output
-from airflow_provider_seedance.transfers.gcs_archive import ChecksumMismatchError
 from airflow_provider_seedance.transfers.seedance_to_gcs import SeedanceToGCSOperator
 from tests.support.gcs_emulator import GCSEmulator
 
@@ -151,11 +154,17 @@ def test_templated_object_name_renders_ds_map_index_and_params(gcs_bucket: str) 
         gcs_bucket,
         request_id="{{ params.request_id }}",
         object_name="campaigns/{{ ds }}/{{ ti.map_index }}-{{ params.seed }}.mp4",
+        seedance_conn_id="seedance_{{ params.platform }}",
     )
-    context = {**make_context(op), "ds": "2026-11-22", "params": {"seed": 42, "request_id": "abc"}}
+    context = {
+        **make_context(op),
+        "ds": "2026-11-22",
+        "params": {"seed": 42, "request_id": "abc", "platform": "oxen"},
+    }
     op.render_template_fields(context)  # type: ignore[arg-type]
     assert op.object_name == "campaigns/2026-11-22/3-42.mp4"
     assert op.request_id == "abc"
+    assert op.seedance_conn_id == "seedance_oxen"
 
 
 # -- exactly once ---------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""A tiny signed-URL media server for transfer tests: exact control of every byte and fault.
+"""A tiny signed-URL media server for download and transfer tests: exact control of every byte.
+
+Conftests expose its :func:`media_server` fixture by importing it.
 
 It serves ``/media/<name>?token=<t>`` from a background thread on 127.0.0.1. Content is either
 given bytes or a deterministic pattern of a given size generated while streaming (so a 200 MB
@@ -17,6 +19,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+import pytest
 
 BLOCK = 1024 * 1024
 
@@ -168,3 +172,20 @@ class MediaServer:
         except (BrokenPipeError, ConnectionResetError):
             pass
         handler.close_connection = True
+
+
+@pytest.fixture(scope="session")
+def media_server_session() -> Iterator[MediaServer]:
+    server = MediaServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def media_server(media_server_session: MediaServer) -> MediaServer:
+    """A signed-URL media server on 127.0.0.1 with faults; cleared for every test."""
+    server = media_server_session
+    server.videos.clear()
+    server.faults.clear()
+    server.log.clear()
+    return server

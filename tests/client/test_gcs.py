@@ -1,30 +1,40 @@
-"""GCSVideoArchiver over real HTTP (a local media server) and the strict GCS emulator."""
+"""client.gcs over real HTTP (a local media server) and the strict GCS emulator: the verified
+exactly-once write, and the read side (stat, ranged reads, V4 signed URLs)."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import google_crc32c
 import httpx
 import pytest
 from google.cloud import storage
 
-from airflow_provider_seedance.client.download import (
-    MediaSource,
+from airflow_provider_seedance.client.errors import (
+    ChecksumMismatchError,
+    ObjectExistsError,
     SeedanceDownloadError,
     SeedanceIncompleteDownloadError,
 )
-from airflow_provider_seedance.transfers.gcs_archive import (
+from airflow_provider_seedance.client.gcs import (
     METADATA_LIMIT_BYTES,
     VERIFIED_CRC32C_KEY,
-    ChecksumMismatchError,
+    ArchiveResult,
+    GCSObject,
     GCSVideoArchiver,
-    ObjectExistsError,
     build_metadata,
+    open_object,
+    signed_url,
+    stat_object,
     truncate_utf8,
 )
+from airflow_provider_seedance.client.media import MediaSource
 from tests.support.gcs_emulator import GCSEmulator
-from tests.transfers.media_server import MediaServer
+from tests.support.media_server import MediaServer
+from tests.support.retry import NO_WAIT
 
 CHUNK = 256 * 1024
 META = {"seedance-platform": "fal", "seedance-request-id": "req-1", "seedance-seed": "42"}
@@ -48,9 +58,10 @@ def archiver(
     return GCSVideoArchiver(gcs_client, bucket, name, **kwargs)  # type: ignore[arg-type]
 
 
-def archive(arch: GCSVideoArchiver, http: httpx.Client, source: MediaSource, **kwargs: object):  # type: ignore[no-untyped-def]
-    kwargs.setdefault("retry_delay", 0.01)
-    return arch.archive(http, source, **kwargs)  # type: ignore[arg-type]
+def archive(
+    arch: GCSVideoArchiver, http: httpx.Client, source: MediaSource, max_attempts: int = 3
+) -> ArchiveResult:
+    return arch.archive(http, source, retry=dataclasses.replace(NO_WAIT, max_attempts=max_attempts))
 
 
 def test_video_is_streamed_into_gcs_with_metadata_and_verified(
@@ -304,3 +315,72 @@ def test_truncate_utf8_never_splits_a_character() -> None:
 def test_chunk_size_must_be_a_multiple_of_256_kib(gcs_client: storage.Client) -> None:
     with pytest.raises(ValueError, match="256 KiB"):
         GCSVideoArchiver(gcs_client, "b", "o", metadata={}, chunk_size=1000)
+
+
+# -- the read side ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uri", "bucket", "name"),
+    [("gs://brand/shots/hero.png", "brand", "shots/hero.png"), ("gs://b/o", "b", "o")],
+)
+def test_gs_uri_is_parsed_into_bucket_and_object(uri: str, bucket: str, name: str) -> None:
+    obj = GCSObject.from_uri(uri)
+    assert (obj.bucket, obj.name, obj.uri) == (bucket, name, uri)
+
+
+@pytest.mark.parametrize("uri", ["https://b/o", "gs://", "gs://bucket", "gs://bucket/", "gs://b/dir/", "b/o"])
+def test_malformed_gs_uri_is_refused(uri: str) -> None:
+    with pytest.raises(ValueError, match="gs://"):
+        GCSObject.from_uri(uri)
+
+
+def test_stat_and_open_read_an_existing_object(gcs_client: storage.Client, gcs_bucket: str) -> None:
+    data = b"\x89PNG\r\n\x1a\n" + b"x" * 1000
+    gcs_client.bucket(gcs_bucket).blob("shots/hero.png").upload_from_string(data, content_type="image/png")
+    obj = GCSObject(gcs_bucket, "shots/hero.png")
+
+    info = stat_object(gcs_client, obj)
+
+    assert info is not None
+    assert (info.size, info.content_type, info.crc32c) == (len(data), "image/png", crc(data))
+    with open_object(gcs_client, obj, generation=info.generation) as reader:
+        assert reader.read(8) == b"\x89PNG\r\n\x1a\n"
+        assert reader.read() == data[8:]
+
+
+def test_stat_of_a_missing_object_is_none(gcs_client: storage.Client, gcs_bucket: str) -> None:
+    assert stat_object(gcs_client, GCSObject(gcs_bucket, "no/such.png")) is None
+
+
+def test_signed_url_is_v4_short_lived_and_signed_with_the_service_account_key(
+    gcs_client: storage.Client, gcs_bucket: str
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from google.oauth2 import service_account
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    email = "archiver@project.iam.gserviceaccount.com"
+    credentials = service_account.Credentials.from_service_account_info(
+        {"client_email": email, "private_key": pem, "token_uri": "https://oauth2.googleapis.com/token"}
+    )
+
+    url = signed_url(
+        gcs_client,
+        GCSObject(gcs_bucket, "shots/hero.png"),
+        expires_in=timedelta(minutes=10),
+        credentials=credentials,
+    )
+
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    assert parts.path == f"/{gcs_bucket}/shots/hero.png"
+    assert f"{parts.scheme}://{parts.netloc}" == gcs_client.api_endpoint  # the emulator here
+    assert query["X-Goog-Algorithm"] == ["GOOG4-RSA-SHA256"]
+    assert query["X-Goog-Expires"] == ["600"]
+    assert query["X-Goog-Credential"][0].startswith(email + "/")
+    assert len(query["X-Goog-Signature"][0]) == 512  # hex of a 2048-bit RSA signature

@@ -1,14 +1,21 @@
-"""Streaming, verified download of a generated video. Airflow-free.
+"""Streaming, verified download of a generated video from its media URL. Airflow-free.
+
+Holds :func:`open_download` / :class:`DownloadStream` (one streaming GET), :class:`MediaSource`
+(a URL plus how to get a fresh one) and :func:`run_download_attempts` (the attempt loop), plus
+:func:`safe_url` and :func:`crc32c_b64`. Its errors live in
+:mod:`airflow_provider_seedance.client.errors`, its retry decisions in
+:mod:`airflow_provider_seedance.client.retry`.
 
 The bytes go through in chunks (constant memory, any size). While they stream, the byte count
 and the CRC32C checksum (the one Google Cloud Storage reports, base64) are computed, and the count
 is checked against ``Content-Length`` and the platform's ``file_size`` at the end: a short or
 long body raises :class:`SeedanceIncompleteDownloadError` *before* the caller finalizes anything.
 
-Media URLs are signed and expire (about 24 h); an expired one answers 403/404/410, which raises
-:class:`SeedanceDownloadError` with ``expired=True`` so the caller can ask the platform for a
-fresh URL. :func:`run_download_attempts` wraps that policy: bounded retries of transient
-failures (transport errors, 408, 429, 5xx, a truncated body), one refresh of an expired URL.
+Media URLs are signed and expire (about 24 h); an expired one answers 401/403/404/410, which
+raises :class:`SeedanceDownloadError` with ``expired=True`` so the caller can ask the platform for
+a fresh URL. :func:`run_download_attempts` drives that: retries of transient failures (transport
+errors, 408, 425, 429, 5xx, a truncated body) as a :class:`RetryPolicy` decides, and one refresh
+of an expired URL.
 
 Messages never contain a URL's query string (where signatures and tokens live).
 """
@@ -18,16 +25,15 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
-import random
 import time
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
-from airflow_provider_seedance.client.errors import SeedanceError
+from airflow_provider_seedance.client.errors import SeedanceDownloadError, SeedanceIncompleteDownloadError
+from airflow_provider_seedance.client.retry import DOWNLOAD_RETRY, RetryPolicy, parse_retry_after
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -43,7 +49,6 @@ DEFAULT_CHUNK_SIZE = 1024 * 1024
 EXPIRED_STATUSES = frozenset({401, 403, 404, 410})
 _RETRYABLE_STATUSES = frozenset({408, 425, 429})
 _NOT_VIDEO_TYPES = ("text/", "application/json", "application/xml", "application/problem+json")
-_MAX_RETRY_AFTER = 30.0
 
 
 def safe_url(url: str) -> str:
@@ -55,57 +60,9 @@ def safe_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}{suffix}"
 
 
-class SeedanceDownloadError(SeedanceError):
-    """Downloading a generated video failed.
-
-    :param status_code: The HTTP status, when the server answered.
-    :param retryable: Whether the same URL may work if tried again later.
-    :param expired: The URL no longer works (403/404/410): fetch a fresh one from the platform.
-    :param retry_after: The server's ``Retry-After`` hint in seconds, if any.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status_code: int | None = None,
-        retryable: bool = False,
-        expired: bool = False,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.retryable = retryable
-        self.expired = expired
-        self.retry_after = retry_after
-
-
-class SeedanceIncompleteDownloadError(SeedanceDownloadError):
-    """The body ended early or had an unexpected size. Retryable: nothing was finalized."""
-
-    def __init__(self, message: str, *, received: int, expected: int | None) -> None:
-        super().__init__(message, retryable=True)
-        self.received = received
-        self.expected = expected
-
-
 def crc32c_b64(checksum: google_crc32c.Checksum) -> str:
     """Format a running CRC32C the way GCS reports ``crc32c`` (base64 of the big-endian value)."""
     return base64.b64encode(checksum.digest()).decode("ascii")
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 class DownloadStream:
@@ -188,7 +145,7 @@ def open_download(
                     status_code=status,
                     retryable=retryable,
                     expired=expired,
-                    retry_after=_retry_after(response),
+                    retry_after=parse_retry_after(response.headers.get("Retry-After")),
                 )
             stream = DownloadStream(response, url, expected_size=expected_size)
             if stream.content_type and stream.content_type.lower().startswith(_NOT_VIDEO_TYPES):
@@ -242,8 +199,7 @@ def run_download_attempts(
     source: MediaSource,
     attempt: Callable[[DownloadStream], T],
     *,
-    max_attempts: int = 3,
-    retry_delay: float = 2.0,
+    retry: RetryPolicy = DOWNLOAD_RETRY,
     max_refreshes: int = 1,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
@@ -251,14 +207,13 @@ def run_download_attempts(
 
     ``attempt`` consumes the stream and returns a result. If it raises a
     :class:`SeedanceDownloadError` (a transient HTTP status, a dropped connection, a truncated
-    body), the whole attempt is repeated from the first byte, at most ``max_attempts`` times with
-    jittered exponential backoff (``Retry-After`` honoured, capped at 30 s). An expired URL is
-    replaced via ``source.refresh`` up to ``max_refreshes`` times without using up an attempt.
-    Any other exception propagates at once.
+    body), the whole attempt is repeated from the first byte as ``retry`` decides (at most
+    ``retry.max_attempts`` attempts, jittered exponential backoff, ``Retry-After`` honoured up to
+    ``retry.max_retry_after``). An expired URL is replaced via ``source.refresh`` up to
+    ``max_refreshes`` times without using up an attempt. Any other exception propagates at once.
     """
-    if max_attempts < 1:
-        raise ValueError("max_attempts must be at least 1")
     failures = 0
+    started = time.monotonic()
     while True:
         try:
             with open_download(client, source.url, expected_size=source.expected_size) as stream:
@@ -269,12 +224,10 @@ def run_download_attempts(
                 source.renew()
                 continue
             failures += 1
-            if not exc.retryable or failures >= max_attempts:
-                raise
-            delay = (
-                min(exc.retry_after, _MAX_RETRY_AFTER)
-                if exc.retry_after is not None
-                else retry_delay * 2 ** (failures - 1) * random.uniform(0.5, 1.5)
+            delay = retry.next_delay(
+                exc, failures, retryable=exc.retryable, elapsed=time.monotonic() - started
             )
-            log.warning("%s; attempt %d of %d, retrying in %.1f s", exc, failures, max_attempts, delay)
+            if delay is None:
+                raise
+            log.warning("%s; attempt %d of %d, retrying in %.1f s", exc, failures, retry.max_attempts, delay)
             sleep(delay)

@@ -1,6 +1,14 @@
-"""Archive one video stream into Google Cloud Storage: verified, exactly once. Airflow-free.
+"""Google Cloud Storage for the client: the verified, exactly-once video write. Airflow-free.
 
-:class:`GCSVideoArchiver` pipes a :class:`~airflow_provider_seedance.client.download.DownloadStream`
+Holds the write side, :class:`GCSVideoArchiver` with :class:`ArchiveResult` and the object
+metadata rules (:func:`build_metadata`, the ``seedance-*`` keys), and a small read side for
+objects the user already has: :class:`GCSObject` (a parsed ``gs://`` URI), :func:`stat_object`,
+:func:`open_object` (ranged reads, constant memory) and :func:`signed_url` (V4, short-lived).
+The caller brings a ``google.cloud.storage.Client`` (in Airflow:
+:func:`airflow_provider_seedance.hooks.gcs.make_storage_client`); the errors live in
+:mod:`airflow_provider_seedance.client.errors`.
+
+:class:`GCSVideoArchiver` pipes a :class:`~airflow_provider_seedance.client.media.DownloadStream`
 into a resumable upload (``blob.open("wb")``, constant memory) and guarantees:
 
 * **Nothing partial.** The upload is finalized only after the download delivered exactly the
@@ -24,21 +32,23 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, BinaryIO
 
-from airflow_provider_seedance.client.download import (
+from airflow_provider_seedance.client.errors import ChecksumMismatchError, GCSArchiveError, ObjectExistsError
+from airflow_provider_seedance.client.media import (
     DEFAULT_CHUNK_SIZE,
     DownloadStream,
     MediaSource,
     run_download_attempts,
 )
-from airflow_provider_seedance.client.errors import SeedanceError
+from airflow_provider_seedance.client.retry import DOWNLOAD_RETRY, RetryPolicy
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
+    from datetime import timedelta
 
+    import google.auth.credentials
     import httpx
     from google.cloud import storage
 
@@ -59,18 +69,6 @@ _RESERVED_BYTES = 128
 #: Resumable uploads need chunk sizes in multiples of 256 KiB.
 CHUNK_MULTIPLE = 256 * 1024
 DEFAULT_UPLOAD_CHUNK_SIZE = 8 * 1024 * 1024
-
-
-class GCSArchiveError(SeedanceError):
-    """Archiving a video into Google Cloud Storage failed."""
-
-
-class ObjectExistsError(GCSArchiveError):
-    """The destination object exists with different content; it was left untouched."""
-
-
-class ChecksumMismatchError(GCSArchiveError):
-    """GCS stored different bytes than were downloaded; the new object was deleted."""
 
 
 @dataclass(frozen=True)
@@ -194,16 +192,19 @@ class GCSVideoArchiver:
         http: httpx.Client,
         source: MediaSource,
         *,
-        max_attempts: int = 3,
-        retry_delay: float = 2.0,
+        retry: RetryPolicy = DOWNLOAD_RETRY,
     ) -> ArchiveResult:
-        """Make ``gs://bucket/object`` hold the video of ``source``; see the module docstring."""
+        """Make ``gs://bucket/object`` hold the video of ``source``; see the module docstring.
+
+        :param retry: How transient download failures are retried; each attempt restarts the
+            download (and the upload) from the first byte.
+        """
         known: tuple[str, int] | None = None
         for _ in range(3):  # bounded: each round reacts to a concurrent writer at most once
             existing = self.bucket.get_blob(self.object_name, timeout=self.timeout)
             generation_match = 0
             if existing is not None:
-                decision = self._reconcile(existing, http, source, known, max_attempts, retry_delay)
+                decision = self._reconcile(existing, http, source, known, retry)
                 if isinstance(decision, ArchiveResult):
                     return decision
                 generation_match = decision
@@ -212,8 +213,7 @@ class GCSVideoArchiver:
                     http,
                     source,
                     functools.partial(self._upload, generation_match=generation_match),
-                    max_attempts=max_attempts,
-                    retry_delay=retry_delay,
+                    retry=retry,
                 )
             except _PreconditionLost as lost:
                 log.warning("%s was created by someone else during the upload; re-checking it", self.uri)
@@ -248,8 +248,7 @@ class GCSVideoArchiver:
         http: httpx.Client,
         source: MediaSource,
         known: tuple[str, int] | None,
-        max_attempts: int,
-        retry_delay: float,
+        retry: RetryPolicy,
     ) -> ArchiveResult | int:
         """Decide about an existing object: done (a result) or overwrite (its generation)."""
         generation = int(existing.generation) if existing.generation is not None else None
@@ -270,9 +269,7 @@ class GCSVideoArchiver:
             )
         if known is None:
             log.info("%s exists without a verified record of this job; comparing checksums", self.uri)
-            known = run_download_attempts(
-                http, source, self._hash_only, max_attempts=max_attempts, retry_delay=retry_delay
-            )
+            known = run_download_attempts(http, source, self._hash_only, retry=retry)
         crc, size = known
         if existing.crc32c == crc and int(existing.size or -1) == size:
             log.info("%s already holds identical bytes (crc32c %s); nothing to upload", self.uri, crc)
@@ -380,60 +377,111 @@ class GCSVideoArchiver:
             log.error("Could not delete the corrupt object %s (generation %s): %s", self.uri, generation, exc)
 
 
-#: The project used with ``STORAGE_EMULATOR_HOST`` when ``GOOGLE_CLOUD_PROJECT`` is not set.
-LOCAL_PROJECT = "seedance-local"
-_SCOPES = ("https://www.googleapis.com/auth/devstorage.read_write",)
+# -- read side: objects the user already has ----------------------------------------------------
 
 
-def make_storage_client(
-    gcp_conn_id: str | None = "google_cloud_default",
-    impersonation_chain: str | Sequence[str] | None = None,
-) -> storage.Client:
-    """A ``google.cloud.storage.Client``, credentials chosen in this order.
+@dataclass(frozen=True)
+class GCSObject:
+    """One object, ``gs://bucket/name``."""
 
-    1. ``STORAGE_EMULATOR_HOST`` is set (local runs and tests): anonymous credentials and the
-       project ``GOOGLE_CLOUD_PROJECT`` (default ``seedance-local``).
-    2. ``apache-airflow-providers-google`` is installed (the ``[google]`` extra): the Airflow
-       connection ``gcp_conn_id`` through ``GCSHook`` (which also handles ``impersonation_chain``).
-    3. Otherwise Application Default Credentials, impersonating the last account of
-       ``impersonation_chain`` (through the others as delegates) when one is given.
-    """
-    from google.cloud import storage
+    bucket: str
+    name: str
 
-    if os.environ.get("STORAGE_EMULATOR_HOST"):
-        from google.auth.credentials import AnonymousCredentials
+    @classmethod
+    def from_uri(cls, uri: str) -> GCSObject:
+        """Parse ``gs://bucket/object``; raise :class:`ValueError` saying what is wrong."""
+        scheme, sep, rest = uri.partition("://")
+        if scheme != "gs" or not sep:
+            raise ValueError(f"not a gs:// URI: {uri!r}")
+        bucket, _, name = rest.partition("/")
+        if not bucket or not name or name.endswith("/"):
+            raise ValueError(f"a gs:// URI must name a bucket and an object, got {uri!r}")
+        return cls(bucket, name)
 
-        project = os.environ.get("GOOGLE_CLOUD_PROJECT") or LOCAL_PROJECT
-        return storage.Client(project=project, credentials=AnonymousCredentials())
-    if gcp_conn_id:
-        try:
-            from airflow.providers.google.cloud.hooks.gcs import GCSHook
-        except ImportError:
-            log.debug(
-                "apache-airflow-providers-google is not installed; using Application Default Credentials"
-            )
-        else:
-            chain = (
-                impersonation_chain
-                if impersonation_chain is None or isinstance(impersonation_chain, str)
-                else list(impersonation_chain)
-            )
-            client: storage.Client = GCSHook(gcp_conn_id=gcp_conn_id, impersonation_chain=chain).get_conn()
-            return client
+    @property
+    def uri(self) -> str:
+        return f"gs://{self.bucket}/{self.name}"
 
-    import google.auth
 
-    credentials, adc_project = google.auth.default(scopes=list(_SCOPES))
-    if impersonation_chain:
-        from google.auth import impersonated_credentials
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What GCS reports about one object generation (no bytes read)."""
 
-        chain = [impersonation_chain] if isinstance(impersonation_chain, str) else list(impersonation_chain)
-        credentials = impersonated_credentials.Credentials(
-            source_credentials=credentials,
-            target_principal=chain[-1],
-            delegates=chain[:-1] or None,
-            target_scopes=list(_SCOPES),
-        )
-    return storage.Client(
-        project=adc_project or os.environ.get("GOOGLE_CLOUD_PROJECT"), credentials=credentials
+    object: GCSObject
+    size: int
+    generation: int | None
+    content_type: str | None
+    crc32c: str | None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def stat_object(client: storage.Client, obj: GCSObject, *, timeout: float = 60.0) -> ObjectInfo | None:
+    """The object's size, generation, type and metadata; None when it does not exist."""
+    blob = client.bucket(obj.bucket).get_blob(obj.name, timeout=timeout)
+    if blob is None:
+        return None
+    return ObjectInfo(
+        object=obj,
+        size=int(blob.size or 0),
+        generation=blob.generation,
+        content_type=blob.content_type,
+        crc32c=blob.crc32c,
+        metadata=dict(blob.metadata or {}),
     )
+
+
+def open_object(
+    client: storage.Client,
+    obj: GCSObject,
+    *,
+    generation: int | None = None,
+    chunk_size: int = CHUNK_MULTIPLE,
+    timeout: float = 60.0,
+) -> BinaryIO:
+    """A seekable binary reader of the object that fetches ``chunk_size`` bytes per ranged GET.
+
+    Read only what you need (a container header, the first bytes for a magic number): memory
+    stays at about one chunk whatever the object's size. Pin ``generation`` (from
+    :func:`stat_object`) to read exactly the bytes you inspected.
+    """
+    blob = client.bucket(obj.bucket).blob(obj.name, generation=generation)
+    reader: BinaryIO = blob.open("rb", chunk_size=chunk_size, timeout=timeout)
+    return reader
+
+
+def signed_url(
+    client: storage.Client,
+    obj: GCSObject,
+    *,
+    expires_in: timedelta,
+    credentials: google.auth.credentials.Credentials | None = None,
+    method: str = "GET",
+) -> str:
+    """A V4 signed URL for ``obj`` that stops working after ``expires_in``; the object stays private.
+
+    Signed with ``credentials`` (default: the client's). Credentials that can sign (a
+    service-account key, impersonated credentials) sign directly; others (e.g. a VM's metadata
+    credentials) sign through IAM ``signBlob`` with their access token. The URL points at the
+    client's endpoint, so with ``STORAGE_EMULATOR_HOST`` it points at the emulator.
+    """
+    from google.auth import credentials as auth_credentials
+
+    creds = credentials if credentials is not None else client._credentials
+    blob = client.bucket(obj.bucket).blob(obj.name)
+    iam: dict[str, str] = {}
+    if not isinstance(creds, auth_credentials.Signing):
+        from google.auth.transport.requests import Request
+
+        if not creds.valid:
+            creds.refresh(Request())
+        email = getattr(creds, "service_account_email", None)
+        if not email or not creds.token:
+            raise ValueError(
+                f"cannot sign a URL for {obj.uri}: the credentials hold no private key and no "
+                "service account to sign with through IAM"
+            )
+        iam = {"service_account_email": email, "access_token": creds.token}
+    url: str = blob.generate_signed_url(
+        version="v4", expiration=expires_in, method=method, credentials=creds, **iam
+    )
+    return url
