@@ -18,7 +18,7 @@ Cancel is ``DELETE .../tasks/{id}``, whose effect depends on the task's state: a
 cancelled (REQUESTED); a running or already cancelled task is refused with HTTP 400 (reported
 as NOT_SUPPORTED, resp. ALREADY_FINISHED; a running task keeps running and is billed); a
 finished task's *record is deleted*. So the dialect sets ``check_status_before_cancel``: the
-client reads the task first and sends the DELETE only while Ark
+client's cancel plan (``cancel.py``) reads the task first and sends the DELETE only while Ark
 still reports it unfinished (a task that is gone is NOT_FOUND, a finished one ALREADY_FINISHED).
 Only a task that finishes between that read and the DELETE can still lose its record.
 
@@ -64,7 +64,7 @@ class ArkDialect(TaskDialect):
     resolutions: ClassVar[tuple[str, ...]] = RESOLUTIONS
     tier_resolutions: ClassVar[Mapping[str, tuple[str, ...]]] = {"fast": ("480p", "720p")}
     # DELETE on a succeeded/failed task deletes its record: a later retry could not find it and
-    # would pay for a new job. The client reads the status first and sends the DELETE only
+    # would pay for a new job. The cancel plan reads the status first and sends the DELETE only
     # for a task the platform still reports unfinished.
     check_status_before_cancel: ClassVar[bool] = True
     auto_aspect_ratio: ClassVar[str] = "adaptive"

@@ -6,7 +6,7 @@ A dialect turns a validated request into :class:`HttpRequest` descriptions and p
 serves the sync transport (worker) and the async transport (triggerer), and is tested without
 sockets. Where platforms differ only by a value (the auth scheme, how ``"auto"`` is spelled)
 that value is a class attribute here. The HTTP value types live in ``http.py``, the error
-mapping in ``error_mapping.py``, and the skeleton
+mapping in ``error_mapping.py``, the look-before-cancel plan in ``cancel.py``, and the skeleton
 of the task APIs (status and result are the same GET) in ``task.py``.
 """
 
@@ -28,6 +28,7 @@ from airflow_provider_seedance.client.models import (
     Tier,
     VideoOutput,
 )
+from airflow_provider_seedance.client.platforms.cancel import CancelPlan, plan_cancel
 from airflow_provider_seedance.client.platforms.error_mapping import error_from_response, result_unavailable
 from airflow_provider_seedance.client.platforms.http import (
     HttpRequest,
@@ -54,8 +55,9 @@ class Dialect(ABC):
     resolutions: ClassVar[tuple[str, ...]] = DEFAULT_RESOLUTIONS
     #: Narrower resolution sets for some tiers (e.g. ``{"fast": ("480p", "720p")}``).
     tier_resolutions: ClassVar[Mapping[str, tuple[str, ...]]] = {}
-    #: True where cancelling a *finished* job destroys its record (Ark's DELETE): the client then
-    #: reads the status first and never sends the cancel for a terminal job.
+    #: True where cancelling a *finished* job destroys its record (Ark's DELETE): the cancel
+    #: plan (``cancel.py``) then reads the status first and never sends the cancel for a
+    #: terminal job.
     check_status_before_cancel: ClassVar[bool] = False
     #: The ``Authorization`` scheme the API key is sent with.
     auth_scheme: ClassVar[str] = "Bearer"
@@ -122,6 +124,10 @@ class Dialect(ABC):
 
     @abstractmethod
     def parse_cancel(self, ref: JobRef, response: HttpResponse) -> CancelOutcome: ...
+
+    def plan_cancel(self, ref: JobRef) -> CancelPlan:
+        """The exchanges that cancel ``ref``, look-before-cancel included (``cancel.py``)."""
+        return plan_cancel(self, ref)
 
     @abstractmethod
     def build_probe(self) -> HttpRequest:
