@@ -5,19 +5,15 @@ Layout: ``registry.py`` the platform list (:data:`DIALECTS`); ``base.py`` the
 the task APIs; ``http.py`` the HTTP value types; ``json_fields.py`` readers for untrusted JSON;
 ``error_mapping.py`` HTTP answer -> shared error; ``cancel.py`` the look-before-cancel plan;
 then ``fal.py``, ``oxen.py``, ``aihubmax.py`` and ``ark.py``, one per API. Importing this package
-imports no dialect (nor pydantic): :class:`Dialect` and the dialects load on first use.
+imports no dialect module: :func:`get_dialect` loads the one a connection names.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from airflow_provider_seedance.client.errors import FieldError, SeedanceValidationError
+from airflow_provider_seedance.client.platforms.base import Dialect
 from airflow_provider_seedance.client.platforms.http import HttpRequest, HttpResponse, Operation
 from airflow_provider_seedance.client.platforms.registry import DEFAULT_PLATFORM, DIALECTS, PlatformSpec
-
-if TYPE_CHECKING:
-    from airflow_provider_seedance.client.platforms.base import Dialect
 
 __all__ = [
     "DEFAULT_PLATFORM",
@@ -43,11 +39,3 @@ def get_dialect(platform: str, base_url: str | None = None) -> Dialect:
             ]
         )
     return spec.load()(base_url)
-
-
-def __getattr__(name: str) -> Any:
-    if name == "Dialect":  # loaded on first use: base.py imports the pydantic models
-        from airflow_provider_seedance.client.platforms.base import Dialect
-
-        return Dialect
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
