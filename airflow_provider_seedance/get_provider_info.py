@@ -1,29 +1,44 @@
-"""Provider metadata read by Airflow through the ``apache_airflow_provider`` entry point."""
+"""Provider metadata read by Airflow through the ``apache_airflow_provider`` entry point.
+
+Also the connection form: :data:`CONNECTION_FIELDS` (the ``platform`` choice, derived from the
+platform registry ``client.platforms.DIALECTS``, and the ``timeout`` extra) and
+:data:`CONNECTION_UI_FIELD_BEHAVIOUR` (hidden, relabelled and placeholder fields).
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_seedance import __version__
+from airflow_provider_seedance.client.platforms.registry import DEFAULT_PLATFORM, DIALECTS
 
-_PLATFORMS = ["fal", "oxen", "aihubmax", "byteplus", "volcengine"]
-
+#: The form's behaviour in the shape a hook's ``get_ui_field_behaviour()`` returns (Airflow's
+#: ``customized_form_field_behaviours.schema.json``: ``hidden_fields``, ``relabeling``,
+#: ``placeholders``). ``get_provider_info`` declares it under provider.yaml's keys instead.
 CONNECTION_UI_FIELD_BEHAVIOUR: dict[str, Any] = {
-    "hidden-fields": ["schema", "port", "login"],
+    "hidden_fields": ["schema", "port", "login"],
     "relabeling": {"password": "API Key", "host": "Base URL (optional)"},
     "placeholders": {
         "password": "the platform's API key (fal.ai: FAL_KEY)",
         "host": "leave empty for the platform's default, or e.g. http://127.0.0.1:8787 for the emulator",
-        "extra": '{"platform": "fal"}',
+        "extra": json.dumps({"platform": DEFAULT_PLATFORM}),
     },
 }
+
+
+def _platform_choices() -> str:
+    """``fal (default), oxen, ... or volcengine``: the registry's keys, for the field's help."""
+    keys = [f"{key} (default)" if key == DEFAULT_PLATFORM else key for key in DIALECTS]
+    return f"{', '.join(keys[:-1])} or {keys[-1]}"
+
 
 CONNECTION_FIELDS: dict[str, Any] = {
     "platform": {
         "label": "Platform",
-        "description": "Which platform sells the model: "
-        "fal (default), oxen, aihubmax, byteplus or volcengine.",
-        "schema": {"type": ["string", "null"], "enum": [*_PLATFORMS, None], "default": "fal"},
+        "description": f"Which platform sells the model: {_platform_choices()}.",
+        "schema": {"type": ["string", "null"], "enum": [*DIALECTS, None], "default": DEFAULT_PLATFORM},
     },
     "timeout": {
         "label": "Request timeout (s)",
@@ -31,6 +46,12 @@ CONNECTION_FIELDS: dict[str, Any] = {
         "schema": {"type": ["number", "null"], "minimum": 1},
     },
 }
+
+
+def _provider_yaml_behaviour(behaviour: Mapping[str, Any]) -> dict[str, Any]:
+    """``behaviour`` under provider.yaml's ``ui-field-behaviour`` keys (``hidden_fields`` ->
+    ``hidden-fields``), which Airflow's providers manager turns back into the hook's shape."""
+    return {key.replace("_", "-"): value for key, value in behaviour.items()}
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -80,7 +101,7 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-name": "Seedance",
                 "connection-type": "seedance",
                 "conn-fields": CONNECTION_FIELDS,
-                "ui-field-behaviour": CONNECTION_UI_FIELD_BEHAVIOUR,
+                "ui-field-behaviour": _provider_yaml_behaviour(CONNECTION_UI_FIELD_BEHAVIOUR),
             }
         ],
     }

@@ -1,4 +1,10 @@
-"""get_provider_info(): valid against Airflow's own schema, and everything it lists exists."""
+"""get_provider_info(): valid against Airflow's own schemas, and everything it lists exists.
+
+Airflow 3.3 ships three schemas that apply: ``provider_info.schema.json`` (the whole dict),
+``provider.yaml.schema.json`` (``connection-types`` with ``ui-field-behaviour`` under
+provider.yaml's hyphenated keys) and ``customized_form_field_behaviours.schema.json`` (what a
+hook's ``get_ui_field_behaviour()`` returns: ``hidden_fields`` / ``relabeling`` / ``placeholders``).
+"""
 
 from __future__ import annotations
 
@@ -13,11 +19,17 @@ import jsonschema
 import pytest
 
 from airflow_provider_seedance import __version__
-from airflow_provider_seedance.get_provider_info import get_provider_info
+from airflow_provider_seedance.client.platforms import DEFAULT_PLATFORM, DIALECTS
+from airflow_provider_seedance.get_provider_info import CONNECTION_UI_FIELD_BEHAVIOUR, get_provider_info
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 
 INFO = get_provider_info()
-SCHEMA_PATH = Path(airflow.__file__).parent / "provider_info.schema.json"
+AIRFLOW_DIR = Path(airflow.__file__).parent
+
+
+def _schema(name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads((AIRFLOW_DIR / name).read_text())
+    return schema
 
 
 def _listed_modules() -> list[str]:
@@ -39,8 +51,15 @@ def _import_if_present(module: str) -> Any:
 
 
 def test_provider_info_validates_against_airflows_schema() -> None:
-    schema = json.loads(SCHEMA_PATH.read_text())
-    jsonschema.validate(INFO, schema)
+    jsonschema.validate(INFO, _schema("provider_info.schema.json"))
+
+
+def test_connection_types_validate_against_the_provider_yaml_schema() -> None:
+    """The provider.yaml schema is the one that spells out ``ui-field-behaviour`` (hyphenated
+    keys, nothing else allowed) and ``conn-fields``."""
+    item = _schema("provider.yaml.schema.json")["properties"]["connection-types"]["items"]
+    for conn_type in INFO["connection-types"]:
+        jsonschema.validate(conn_type, item)
 
 
 def test_required_keys_are_present_and_the_version_is_the_packages() -> None:
@@ -81,12 +100,20 @@ def test_hook_conn_type_matches_the_declared_connection_type() -> None:
     assert hook.conn_name_attr == "seedance_conn_id"
 
 
-def test_connection_form_relabels_password_as_api_key_and_hides_unused_fields() -> None:
-    (conn_type,) = INFO["connection-types"]
-    behaviour = conn_type["ui-field-behaviour"]
+def test_the_hooks_field_behaviour_validates_against_airflows_form_schema() -> None:
+    behaviour = SeedanceHook.get_ui_field_behaviour()
+    jsonschema.validate(behaviour, _schema("customized_form_field_behaviours.schema.json"))
     assert behaviour["relabeling"]["password"] == "API Key"
-    assert {"schema", "port", "login"} <= set(behaviour["hidden-fields"])
-    assert SeedanceHook.get_ui_field_behaviour() == behaviour
+    assert {"schema", "port", "login"} <= set(behaviour["hidden_fields"])
+
+
+def test_airflow_reads_the_declared_form_behaviour_as_the_hook_states_it() -> None:
+    """Airflow's providers manager turns the declared ``ui-field-behaviour`` into the form's
+    behaviour: it is exactly the hook's (placeholders name built-in fields only, so unprefixed)."""
+    from airflow.providers_manager import ProvidersManager
+
+    assert ProvidersManager().field_behaviours["seedance"] == CONNECTION_UI_FIELD_BEHAVIOUR
+    assert SeedanceHook.get_ui_field_behaviour() == CONNECTION_UI_FIELD_BEHAVIOUR
 
 
 def test_conn_fields_are_valid_json_schemas_defaulting_to_fal() -> None:
@@ -98,6 +125,16 @@ def test_conn_fields_are_valid_json_schemas_defaulting_to_fal() -> None:
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate("replicate", fields["platform"]["schema"])
     assert fields["platform"]["schema"]["default"] == "fal"
+
+
+def test_the_platform_choice_is_the_registry() -> None:
+    (conn_type,) = INFO["connection-types"]
+    platform = conn_type["conn-fields"]["platform"]
+    assert platform["schema"]["enum"] == [*DIALECTS, None]
+    assert platform["schema"]["default"] == DEFAULT_PLATFORM
+    assert platform["description"] == (
+        "Which platform sells the model: fal (default), oxen, aihubmax, byteplus or volcengine."
+    )
 
 
 def test_provider_info_is_json_serialisable() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import ssl
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from tenacity import AsyncRetrying, Retrying
@@ -21,23 +21,24 @@ from airflow_provider_seedance.client.errors import (
     SeedanceAmbiguousSubmitError,
     SeedanceAPIError,
     SeedanceError,
-    SeedanceNotFoundError,
     SeedanceServerError,
     SeedanceTransportError,
     SeedanceValidationError,
     redact,
 )
-from airflow_provider_seedance.client.models import (
-    CancelOutcome,
-    JobRef,
-    JobResult,
-    JobStatus,
-    ReferenceToVideoRequest,
-    Tier,
-)
 from airflow_provider_seedance.client.platforms import get_dialect
 from airflow_provider_seedance.client.platforms.base import Dialect, HttpRequest, HttpResponse, Operation
 from airflow_provider_seedance.client.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from airflow_provider_seedance.client.models import (
+        CancelOutcome,
+        JobRef,
+        JobResult,
+        JobStatus,
+        ReferenceToVideoRequest,
+        Tier,
+    )
 
 T = TypeVar("T")
 
@@ -215,16 +216,12 @@ class SeedanceClient(_ClientBase):
         )
 
     def cancel(self, ref: JobRef) -> CancelOutcome:
-        call = self.dialect.build_cancel(ref)
-        if call is None:
-            return CancelOutcome.NOT_SUPPORTED
-        if self.dialect.check_status_before_cancel:
-            try:
-                if self.status(ref).is_terminal:
-                    return CancelOutcome.ALREADY_FINISHED
-            except SeedanceNotFoundError:
-                return CancelOutcome.NOT_FOUND
-        return self._run(Operation.CANCEL, call, lambda r: self.dialect.parse_cancel(ref, r))
+        """Run the dialect's cancel plan (look-before-cancel where the platform needs it)."""
+        plan = self.dialect.plan_cancel(ref)
+        for step in plan.steps:
+            if (outcome := self._run(step.op, step.call, step.decide)) is not None:
+                return outcome
+        return plan.otherwise
 
     def probe(self) -> None:
         """A cheap authenticated call; raises :class:`SeedanceAuthError` for a bad key."""
@@ -282,16 +279,12 @@ class AsyncSeedanceClient(_ClientBase):
         )
 
     async def cancel(self, ref: JobRef) -> CancelOutcome:
-        call = self.dialect.build_cancel(ref)
-        if call is None:
-            return CancelOutcome.NOT_SUPPORTED
-        if self.dialect.check_status_before_cancel:
-            try:
-                if (await self.status(ref)).is_terminal:
-                    return CancelOutcome.ALREADY_FINISHED
-            except SeedanceNotFoundError:
-                return CancelOutcome.NOT_FOUND
-        return await self._run(Operation.CANCEL, call, lambda r: self.dialect.parse_cancel(ref, r))
+        """Run the dialect's cancel plan (look-before-cancel where the platform needs it)."""
+        plan = self.dialect.plan_cancel(ref)
+        for step in plan.steps:
+            if (outcome := await self._run(step.op, step.call, step.decide)) is not None:
+                return outcome
+        return plan.otherwise
 
     async def probe(self) -> None:
         await self._run(Operation.PROBE, self.dialect.build_probe(), self.dialect.parse_probe)

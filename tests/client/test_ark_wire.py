@@ -24,6 +24,7 @@ from airflow_provider_seedance.client.errors import (
 from airflow_provider_seedance.client.models import CancelOutcome, JobRef, JobState
 from airflow_provider_seedance.client.platforms import get_dialect
 from airflow_provider_seedance.client.platforms.ark import BytePlusArkDialect, VolcengineArkDialect
+from airflow_provider_seedance.client.platforms.http import HttpResponse, Operation
 from tests.client.helpers import API_KEY, ClientFacade, simple_request
 
 BYTEPLUS = "https://ark.ap-southeast.bytepluses.com"
@@ -435,6 +436,21 @@ def test_cancel_never_deletes_a_finished_task(
     delete = ark.delete(TASK_URL).respond(200, json={})
     assert client.cancel(REF) is CancelOutcome.ALREADY_FINISHED
     assert delete.call_count == 0
+
+
+def test_the_cancel_plan_reads_the_task_before_the_delete_without_io() -> None:
+    """Sans-I/O: the plan both transports run, decided from plain responses."""
+    look, delete = get_dialect("byteplus").plan_cancel(REF).steps
+    assert (look.op, look.call.method, look.call.url) == (Operation.STATUS, "GET", TASK_URL)
+    assert (delete.op, delete.call.method, delete.call.url) == (Operation.CANCEL, "DELETE", TASK_URL)
+
+    def answer(status: int, body: object) -> HttpResponse:
+        return HttpResponse(status, {}, json.dumps(body).encode())
+
+    assert look.decide(answer(200, task("queued"))) is None  # unfinished: go on to the DELETE
+    assert look.decide(answer(200, task("succeeded"))) is CancelOutcome.ALREADY_FINISHED
+    assert look.decide(answer(404, error("ResourceNotFound", "gone", "NotFound"))) is CancelOutcome.NOT_FOUND
+    assert delete.decide(answer(200, {})) is CancelOutcome.REQUESTED
 
 
 def test_cancel_with_a_rejected_key_raises(ark: respx.MockRouter, client: ClientFacade) -> None:

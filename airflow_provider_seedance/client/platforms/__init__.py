@@ -1,28 +1,36 @@
-"""Platform dialects, one small module each, looked up by the connection's ``platform`` extra."""
+"""Platform dialects, one small module each, looked up by the connection's ``platform`` extra.
+
+Layout: ``registry.py`` the platform list (:data:`DIALECTS`); ``base.py`` the
+:class:`Dialect` interface and the wire mappings platforms share; ``task.py`` the skeleton of
+the task APIs; ``http.py`` the HTTP value types; ``json_fields.py`` readers for untrusted JSON;
+``error_mapping.py`` HTTP answer -> shared error; ``cancel.py`` the look-before-cancel plan;
+then ``fal.py``, ``oxen.py``, ``aihubmax.py`` and ``ark.py``, one per API. Importing this package
+imports no dialect module: :func:`get_dialect` loads the one a connection names.
+"""
 
 from __future__ import annotations
 
-import importlib
-
 from airflow_provider_seedance.client.errors import FieldError, SeedanceValidationError
-from airflow_provider_seedance.client.platforms.base import Dialect, HttpRequest, HttpResponse, Operation
+from airflow_provider_seedance.client.platforms.base import Dialect
+from airflow_provider_seedance.client.platforms.http import HttpRequest, HttpResponse, Operation
+from airflow_provider_seedance.client.platforms.registry import DEFAULT_PLATFORM, DIALECTS, PlatformSpec
 
-#: platform key -> "module:Class". Modules are imported on first use.
-DIALECTS: dict[str, str] = {
-    "fal": "airflow_provider_seedance.client.platforms.fal:FalDialect",
-    "oxen": "airflow_provider_seedance.client.platforms.oxen:OxenDialect",
-    "aihubmax": "airflow_provider_seedance.client.platforms.aihubmax:AIHubMaxDialect",
-    "byteplus": "airflow_provider_seedance.client.platforms.ark:BytePlusArkDialect",
-    "volcengine": "airflow_provider_seedance.client.platforms.ark:VolcengineArkDialect",
-}
-
-__all__ = ["DIALECTS", "Dialect", "HttpRequest", "HttpResponse", "Operation", "get_dialect"]
+__all__ = [
+    "DEFAULT_PLATFORM",
+    "DIALECTS",
+    "Dialect",
+    "HttpRequest",
+    "HttpResponse",
+    "Operation",
+    "PlatformSpec",
+    "get_dialect",
+]
 
 
 def get_dialect(platform: str, base_url: str | None = None) -> Dialect:
     """An instance of the dialect for ``platform`` talking to ``base_url`` (or its default)."""
-    target = DIALECTS.get(platform)
-    if target is None:
+    spec = DIALECTS.get(platform)
+    if spec is None:
         raise SeedanceValidationError(
             [
                 FieldError(
@@ -30,6 +38,4 @@ def get_dialect(platform: str, base_url: str | None = None) -> Dialect:
                 )
             ]
         )
-    module_name, _, class_name = target.partition(":")
-    cls: type[Dialect] = getattr(importlib.import_module(module_name), class_name)
-    return cls(base_url)
+    return spec.load()(base_url)

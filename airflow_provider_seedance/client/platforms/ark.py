@@ -17,9 +17,10 @@ answer is ``{"id": "cgt-..."}``. Status and result are the same ``GET .../tasks/
 Cancel is ``DELETE .../tasks/{id}``, whose effect depends on the task's state: a queued task is
 cancelled (REQUESTED); a running or already cancelled task is refused with HTTP 400 (reported
 as NOT_SUPPORTED, resp. ALREADY_FINISHED; a running task keeps running and is billed); a
-finished task's *record is deleted*. The dialect is sans-I/O and cannot look before it
-deletes, so cancel is meant for jobs believed unfinished, which is how the operator, the
-trigger and the sensor use it (on kill or deadline, after a non-terminal poll).
+finished task's *record is deleted*. So the dialect sets ``check_status_before_cancel``: the
+client's cancel plan (``cancel.py``) reads the task first and sends the DELETE only while Ark
+still reports it unfinished (a task that is gone is NOT_FOUND, a finished one ALREADY_FINISHED).
+Only a task that finishes between that read and the DELETE can still lose its record.
 
 Only 480p/720p/1080p are sold, 1080p not on the fast tier. Error bodies are ``{"error":
 {"code", "message", "param", "type"}}``; ``code`` (``AuthenticationError``,
@@ -36,18 +37,13 @@ from airflow_provider_seedance.client.models import (
     RESOLUTIONS,
     CancelOutcome,
     JobRef,
-    JobResult,
     JobState,
     JobStatus,
     ReferenceToVideoRequest,
 )
-from airflow_provider_seedance.client.platforms.base import (
-    Dialect,
-    HttpRequest,
-    HttpResponse,
-    Operation,
-    message_with_param,
-)
+from airflow_provider_seedance.client.platforms.http import HttpRequest, HttpResponse, Operation
+from airflow_provider_seedance.client.platforms.json_fields import message_with_param
+from airflow_provider_seedance.client.platforms.task import TaskDialect
 
 TASKS_PATH = "/api/v3/contents/generations/tasks"
 _MEDIA_ITEMS = (
@@ -55,48 +51,36 @@ _MEDIA_ITEMS = (
     ("video_urls", "video_url", "reference_video"),
     ("audio_urls", "audio_url", "reference_audio"),
 )
-_STATES = {
-    "queued": JobState.QUEUED,
-    "running": JobState.RUNNING,
-    "succeeded": JobState.SUCCEEDED,
-    "failed": JobState.FAILED,
-    "expired": JobState.EXPIRED,
-    "cancelled": JobState.CANCELLED,
-    "canceled": JobState.CANCELLED,
-}
-_EXPECTED = "queued, running, succeeded, failed, expired or cancelled"
 
 #: "... cannot be cancelled or deleted in status 'cancelled'": the refusal names the state.
 _IN_CANCELLED_STATE = re.compile(r"status\W{0,3}cancel{1,2}ed", re.IGNORECASE)
 
 
-def wire_duration(duration: str) -> int:
-    """``"auto"`` -> -1 (the model decides), ``"8"`` -> 8."""
-    return -1 if duration == "auto" else int(duration)
-
-
-class ArkDialect(Dialect):
+class ArkDialect(TaskDialect):
     """ModelArk / Ark content generation tasks; subclasses pick the region and model ids."""
 
-    name: ClassVar[str] = "ark"
-    label: ClassVar[str] = "Ark"
-    default_base_url: ClassVar[str] = "https://ark.ap-southeast.bytepluses.com"
     #: Model id per tier (an ``ep-...`` endpoint id would also be accepted by Ark).
-    models: ClassVar[Mapping[str, str]] = {
-        "standard": "dreamina-seedance-2-0-260128",
-        "fast": "dreamina-seedance-2-0-fast-260128",
-    }
+    models: ClassVar[Mapping[str, str]]
     resolutions: ClassVar[tuple[str, ...]] = RESOLUTIONS
     tier_resolutions: ClassVar[Mapping[str, tuple[str, ...]]] = {"fast": ("480p", "720p")}
     # DELETE on a succeeded/failed task deletes its record: a later retry could not find it and
-    # would pay for a new job. Only send it for a task the platform still reports unfinished.
+    # would pay for a new job. The cancel plan reads the status first and sends the DELETE only
+    # for a task the platform still reports unfinished.
     check_status_before_cancel: ClassVar[bool] = True
-
-    def auth_headers(self, api_key: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {api_key}"}
-
-    def _task_url(self, ref: JobRef) -> str:
-        return f"{self.base_url}{TASKS_PATH}/{ref.request_id}"
+    auto_aspect_ratio: ClassVar[str] = "adaptive"
+    integer_duration: ClassVar[bool] = True
+    task_path: ClassVar[str] = TASKS_PATH
+    states: ClassVar[Mapping[str, JobState]] = {
+        "queued": JobState.QUEUED,
+        "running": JobState.RUNNING,
+        "succeeded": JobState.SUCCEEDED,
+        "failed": JobState.FAILED,
+        "expired": JobState.EXPIRED,
+        "cancelled": JobState.CANCELLED,
+        "canceled": JobState.CANCELLED,
+    }
+    expected_states: ClassVar[str] = "queued, running, succeeded, failed, expired or cancelled"
+    job_list: ClassVar[str] = "the account's task list"
 
     # -- submit --------------------------------------------------------------------------
     def build_submit(self, request: ReferenceToVideoRequest) -> HttpRequest:
@@ -107,9 +91,9 @@ class ArkDialect(Dialect):
         body: dict[str, Any] = {
             "model": self.models[request.tier],
             "content": content,
-            "ratio": "adaptive" if request.aspect_ratio == "auto" else request.aspect_ratio,
+            "ratio": self.wire_aspect_ratio(request.aspect_ratio),
             "resolution": request.resolution,
-            "duration": wire_duration(request.duration),
+            "duration": self.wire_duration(request.duration),
             "generate_audio": request.generate_audio,
             "watermark": False,
         }
@@ -119,50 +103,22 @@ class ArkDialect(Dialect):
             body["safety_identifier"] = request.end_user_id
         return HttpRequest("POST", f"{self.base_url}{TASKS_PATH}", json=body)
 
-    def parse_submit(self, request: ReferenceToVideoRequest, response: HttpResponse) -> JobRef:
-        data = self.submitted_data(response)
-        task_id = self.require_job_id(
-            data.get("id"), response, field="task id", where="the account's task list"
-        )
-        return self.job_ref(task_id, request.tier)
-
-    # -- status --------------------------------------------------------------------------
-    def build_status(self, ref: JobRef) -> HttpRequest:
-        return HttpRequest("GET", self._task_url(ref))
-
-    def _status_from(
-        self, ref: JobRef, response: HttpResponse, op: Operation
-    ) -> tuple[JobStatus, dict[str, Any]]:
-        data, raw, state = self.status_body(
-            ref, response, op, states=_STATES, noun="task", expected=_EXPECTED
-        )
+    # -- status and result (the same GET) ------------------------------------------------
+    def task_status(self, ref: JobRef, data: dict[str, Any], raw: str, state: JobState) -> JobStatus:
         error = data.get("error")
         message = code = None
         if isinstance(error, dict) and state is not JobState.SUCCEEDED:
             message = str(error["message"]) if error.get("message") else None
             code = str(error["code"]) if error.get("code") else None
-        status = JobStatus(
+        return JobStatus(
             request_id=ref.request_id, state=state, raw_status=raw, error=message, error_type=code
         )
-        return status, data
 
-    def parse_status(self, ref: JobRef, response: HttpResponse) -> JobStatus:
-        return self._status_from(ref, response, Operation.STATUS)[0]
-
-    # -- result (the same GET) -----------------------------------------------------------
-    def build_result(self, ref: JobRef) -> HttpRequest:
-        return HttpRequest("GET", self._task_url(ref))
-
-    def parse_result(self, ref: JobRef, response: HttpResponse) -> JobResult:
-        status, data = self._status_from(ref, response, Operation.RESULT)
+    def video_url(self, data: dict[str, Any]) -> object:
         content = data.get("content")
-        url = content.get("video_url") if isinstance(content, dict) else None
-        return self.video_result(ref, status, response, url, data.get("seed"))
+        return content.get("video_url") if isinstance(content, dict) else None
 
-    # -- cancel --------------------------------------------------------------------------
-    def build_cancel(self, ref: JobRef) -> HttpRequest:
-        return HttpRequest("DELETE", self._task_url(ref))
-
+    # -- cancel (DELETE on the task, after the cancel plan's look) ------------------------
     def parse_cancel(self, ref: JobRef, response: HttpResponse) -> CancelOutcome:
         code = response.status_code
         if 200 <= code < 300:

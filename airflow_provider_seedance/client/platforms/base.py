@@ -1,35 +1,22 @@
-"""The sans-I/O dialect interface every platform module implements.
+"""The sans-I/O dialect interface every platform module implements, and the wire mappings
+the platforms share.
 
 A dialect turns a validated request into :class:`HttpRequest` descriptions and parses
 :class:`HttpResponse` values into the shared models. It performs no I/O, so the same code
 serves the sync transport (worker) and the async transport (triggerer), and is tested without
-sockets.
+sockets. Where platforms differ only by a value (the auth scheme, how ``"auto"`` is spelled)
+that value is a class attribute here. The HTTP value types live in ``http.py``, the error
+mapping in ``error_mapping.py``, the look-before-cancel plan in ``cancel.py``, and the skeleton
+of the task APIs (status and result are the same GET) in ``task.py``.
 """
 
 from __future__ import annotations
 
-import email.utils
-import enum
-import json
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
-from urllib.parse import unquote, urlsplit
 
-from airflow_provider_seedance.client.errors import (
-    FieldError,
-    SeedanceAPIError,
-    SeedanceAuthError,
-    SeedanceError,
-    SeedanceJobFailed,
-    SeedanceNotFoundError,
-    SeedanceProtocolError,
-    SeedanceRateLimitError,
-    SeedanceRequestRejected,
-    SeedanceServerError,
-)
+from airflow_provider_seedance.client.errors import FieldError, SeedanceAPIError, SeedanceProtocolError
 from airflow_provider_seedance.client.models import (
     DEFAULT_RESOLUTIONS,
     CancelOutcome,
@@ -41,156 +28,20 @@ from airflow_provider_seedance.client.models import (
     Tier,
     VideoOutput,
 )
+from airflow_provider_seedance.client.platforms.cancel import CancelPlan, plan_cancel
+from airflow_provider_seedance.client.platforms.error_mapping import error_from_response, result_unavailable
+from airflow_provider_seedance.client.platforms.http import (
+    HttpRequest,
+    HttpResponse,
+    Operation,
+    file_name_from_url,
+    parse_retry_after,
+    same_origin,
+)
 
-
-class Operation(str, enum.Enum):
-    """The kinds of call a client makes; the retry policy treats SUBMIT differently."""
-
-    SUBMIT = "submit"
-    STATUS = "status"
-    RESULT = "result"
-    CANCEL = "cancel"
-    PROBE = "probe"
-
-
-@dataclass(frozen=True)
-class HttpRequest:
-    """A description of one HTTP call (auth headers are added by the transport)."""
-
-    method: str
-    url: str
-    json: Any = None
-    params: Mapping[str, str] | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class HttpResponse:
-    """A fully read HTTP response. Header names are lower case."""
-
-    status_code: int
-    headers: Mapping[str, str]
-    content: bytes
-
-    def excerpt(self, limit: int = 200) -> str:
-        text = self.content[:limit].decode("utf-8", errors="replace").strip()
-        return text + ("..." if len(self.content) > limit else "")
-
-    def json_or_none(self) -> Any:
-        """The JSON body, or None when the body is empty or not JSON."""
-        if not self.content.strip():
-            return None
-        try:
-            return json.loads(self.content)
-        except ValueError:
-            return None
-
-    def json_object(self, platform: str, what: str) -> dict[str, Any]:
-        """The body as a JSON object, or a clear :class:`SeedanceProtocolError`."""
-        try:
-            data = json.loads(self.content)
-        except ValueError:
-            kind = "an HTML page" if self.content.lstrip()[:1] == b"<" else "malformed JSON"
-            raise SeedanceProtocolError(
-                f"{platform} answered {what} with HTTP {self.status_code} and {kind} instead of a JSON "
-                f"object: {self.excerpt()!r}",
-                status_code=self.status_code,
-            ) from None
-        if not isinstance(data, dict):
-            raise SeedanceProtocolError(
-                f"{platform} answered {what} with HTTP {self.status_code} and JSON that is not an object: "
-                f"{self.excerpt()!r}",
-                status_code=self.status_code,
-            )
-        return data
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def _origin(url: str) -> tuple[str, str | None, int | None] | None:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port or _DEFAULT_PORTS.get(scheme)
-    except ValueError:
-        return None
-    return scheme, parts.hostname, port
-
-
-def file_name_from_url(url: str) -> str | None:
-    """The last path segment of ``url`` when it names a file (``.../abc.mp4?sig=...`` -> ``abc.mp4``)."""
-    last = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-    return last if "." in last.strip(".") else None
-
-
-def nonempty_str(value: object) -> str | None:
-    """``value`` when it is a non-empty string, else None (for fields of untrusted JSON)."""
-    return value if isinstance(value, str) and value else None
-
-
-def first_text(data: Mapping[str, Any], *keys: str) -> str | None:
-    """The value of the first of ``keys`` that is a non-empty string in ``data``, else None."""
-    for key in keys:
-        if (value := nonempty_str(data.get(key))) is not None:
-            return value
-    return None
-
-
-def message_with_param(error: Mapping[str, Any]) -> str | None:
-    """An OpenAI-style error object's ``message``, with `` (param: p)`` where it names a
-    ``param``; None without a message."""
-    detail = nonempty_str(error.get("message"))
-    param = nonempty_str(error.get("param"))
-    return f"{detail} (param: {param})" if detail is not None and param is not None else detail
-
-
-def result_unavailable(label: str, ref: JobRef, status: JobStatus, response: HttpResponse) -> SeedanceError:
-    """The error for a result read of a job that has no video (yet), for dialects whose result
-    is the status body: :class:`SeedanceJobFailed` once the job ended without one, else a
-    :class:`SeedanceProtocolError` naming the status."""
-    if status.state in (JobState.FAILED, JobState.CANCELLED, JobState.EXPIRED):
-        reason = f": {status.error}" if status.error else ""
-        return SeedanceJobFailed(
-            f"{label} job {ref.request_id} {status.state.value} (status {status.raw_status!r}) and has "
-            f"no video{reason}",
-            request_id=ref.request_id,
-            error=status.error,
-            error_type=status.error_type,
-        )
-    if status.state is JobState.SUCCEEDED:
-        return SeedanceProtocolError(
-            f"{label} reports job {ref.request_id} {status.raw_status!r} but gives no video URL: "
-            f"{response.excerpt()!r}",
-            status_code=response.status_code,
-        )
-    return SeedanceProtocolError(
-        f"{label} job {ref.request_id} has no result yet (status {status.raw_status!r}); "
-        "wait until it succeeds",
-        status_code=response.status_code,
-    )
-
-
-def same_origin(url: str, base_url: str) -> bool:
-    """True when ``url`` has the scheme, host and port of ``base_url`` (default ports implied)."""
-    a, b = _origin(url), _origin(base_url)
-    return a is not None and a == b and a[1] is not None
+#: ``Dialect`` is this module's own; the HTTP names are re-exported from ``http.py`` for the
+#: modules that import them from here (the transport, the retry policy, tests, benchmarks).
+__all__ = ["Dialect", "HttpRequest", "HttpResponse", "Operation", "parse_retry_after", "same_origin"]
 
 
 class Dialect(ABC):
@@ -204,17 +55,25 @@ class Dialect(ABC):
     resolutions: ClassVar[tuple[str, ...]] = DEFAULT_RESOLUTIONS
     #: Narrower resolution sets for some tiers (e.g. ``{"fast": ("480p", "720p")}``).
     tier_resolutions: ClassVar[Mapping[str, tuple[str, ...]]] = {}
-    #: True where cancelling a *finished* job destroys its record (Ark's DELETE): the client then
-    #: reads the status first and never sends the cancel for a terminal job.
+    #: True where cancelling a *finished* job destroys its record (Ark's DELETE): the cancel
+    #: plan (``cancel.py``) then reads the status first and never sends the cancel for a
+    #: terminal job.
     check_status_before_cancel: ClassVar[bool] = False
+    #: The ``Authorization`` scheme the API key is sent with.
+    auth_scheme: ClassVar[str] = "Bearer"
+    #: How the wire spells ``aspect_ratio="auto"`` (the fixed ratios are spelled the same).
+    auto_aspect_ratio: ClassVar[str] = "auto"
+    #: True where ``duration`` is an integer on the wire (``"auto"`` -> -1, the model decides);
+    #: else it is sent as the model's string (``"auto"``, ``"4"``..``"15"``).
+    integer_duration: ClassVar[bool] = False
 
     def __init__(self, base_url: str | None = None) -> None:
         self.base_url = (base_url or self.default_base_url).rstrip("/")
 
     # -- auth and validation -------------------------------------------------------------
-    @abstractmethod
     def auth_headers(self, api_key: str) -> dict[str, str]:
         """The headers that authenticate a request."""
+        return {"Authorization": f"{self.auth_scheme} {api_key}"}
 
     def check(self, request: ReferenceToVideoRequest) -> list[FieldError]:
         """Platform-specific limits beyond the shared model (e.g. the resolutions sold)."""
@@ -228,6 +87,17 @@ class Dialect(ABC):
                 )
             ]
         return []
+
+    # -- wire values ---------------------------------------------------------------------
+    def wire_duration(self, duration: str) -> int | str:
+        """``duration`` as this platform spells it (see :attr:`integer_duration`)."""
+        if not self.integer_duration:
+            return duration
+        return -1 if duration == "auto" else int(duration)
+
+    def wire_aspect_ratio(self, aspect_ratio: str) -> str:
+        """``aspect_ratio`` as this platform spells it (see :attr:`auto_aspect_ratio`)."""
+        return self.auto_aspect_ratio if aspect_ratio == "auto" else aspect_ratio
 
     # -- calls ---------------------------------------------------------------------------
     @abstractmethod
@@ -255,6 +125,10 @@ class Dialect(ABC):
     @abstractmethod
     def parse_cancel(self, ref: JobRef, response: HttpResponse) -> CancelOutcome: ...
 
+    def plan_cancel(self, ref: JobRef) -> CancelPlan:
+        """The exchanges that cancel ``ref``, look-before-cancel included (``cancel.py``)."""
+        return plan_cancel(self, ref)
+
     @abstractmethod
     def build_probe(self) -> HttpRequest:
         """A cheap authenticated call that never creates a paid job (for test_connection)."""
@@ -280,35 +154,6 @@ class Dialect(ABC):
             f"{response.excerpt()!r}. A job may exist: check {where} before resubmitting.",
             status_code=response.status_code,
         )
-
-    def status_body(
-        self,
-        ref: JobRef,
-        response: HttpResponse,
-        op: Operation,
-        *,
-        states: Mapping[str, JobState],
-        noun: str,
-        expected: str,
-    ) -> tuple[dict[str, Any], str, JobState]:
-        """For dialects whose status (and result) is a JSON object with a ``status`` name: the
-        body, the name and the state ``states`` maps it to.
-
-        A non-2xx answer raises the mapped error; a name missing from ``states`` raises a
-        :class:`SeedanceProtocolError` naming the job (a ``noun``) and the ``expected`` names.
-        """
-        if not 200 <= response.status_code < 300:
-            raise self.error_from_response(op, response)
-        data = response.json_object(self.label, op.value)
-        raw = data.get("status")
-        state = states.get(raw) if isinstance(raw, str) else None
-        if state is None:
-            raise SeedanceProtocolError(
-                f"{self.label} reported an unknown status {raw!r} for {noun} {ref.request_id}; expected "
-                f"{expected}",
-                status_code=response.status_code,
-            )
-        return data, str(raw), state
 
     def video_result(
         self, ref: JobRef, status: JobStatus, response: HttpResponse, url: object, seed: object = None
@@ -338,37 +183,5 @@ class Dialect(ABC):
         return None, None
 
     def error_from_response(self, op: Operation, response: HttpResponse) -> SeedanceAPIError:
-        """Map an HTTP error response to the shared error hierarchy."""
-        detail, error_type = self.error_details(response)
-        code = response.status_code
-        if detail is None:
-            body = response.excerpt()
-            is_html = body.lstrip().startswith("<")
-            detail = f"non-JSON body {body!r}" if is_html or response.json_or_none() is None else body
-        reason = f" ({error_type})" if error_type else ""
-        message = f"{self.label} answered {op.value} with HTTP {code}{reason}: {detail}"
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
-        kwargs: dict[str, Any] = {
-            "status_code": code,
-            "error_type": error_type,
-            "detail": detail,
-            "retry_after": retry_after,
-        }
-        cls: type[SeedanceAPIError]
-        if code in (401, 403):
-            cls = SeedanceAuthError
-            message = (
-                f"{self.label} rejected the API key (HTTP {code}){reason}: {detail}. "
-                "Check the password of the Seedance connection."
-            )
-        elif code == 429:
-            cls = SeedanceRateLimitError
-        elif code in (400, 422):
-            cls = SeedanceRequestRejected
-        elif code == 404:
-            cls = SeedanceNotFoundError
-        elif code >= 500:
-            cls = SeedanceServerError
-        else:
-            cls = SeedanceAPIError
-        return cls(message, **kwargs)
+        """Map an HTTP error response to the shared error hierarchy (``error_mapping.py``)."""
+        return error_from_response(self.label, op, response, *self.error_details(response))

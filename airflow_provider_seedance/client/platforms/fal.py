@@ -25,13 +25,8 @@ from airflow_provider_seedance.client.models import (
     ReferenceToVideoRequest,
     VideoOutput,
 )
-from airflow_provider_seedance.client.platforms.base import (
-    Dialect,
-    HttpRequest,
-    HttpResponse,
-    Operation,
-    same_origin,
-)
+from airflow_provider_seedance.client.platforms.base import Dialect
+from airflow_provider_seedance.client.platforms.http import HttpRequest, HttpResponse, Operation, same_origin
 
 APP_ID = "bytedance/seedance-2.0"
 ENDPOINTS = {
@@ -48,9 +43,7 @@ class FalDialect(Dialect):
     name: ClassVar[str] = "fal"
     label: ClassVar[str] = "fal.ai"
     default_base_url: ClassVar[str] = "https://queue.fal.run"
-
-    def auth_headers(self, api_key: str) -> dict[str, str]:
-        return {"Authorization": f"Key {api_key}"}
+    auth_scheme: ClassVar[str] = "Key"
 
     # -- submit --------------------------------------------------------------------------
     def build_submit(self, request: ReferenceToVideoRequest) -> HttpRequest:
@@ -180,7 +173,7 @@ class FalDialect(Dialect):
 
     # -- probe ---------------------------------------------------------------------------
     def build_probe(self) -> HttpRequest:
-        ref = self.job_ref(_PROBE_REQUEST_ID)
+        ref = JobRef(platform=self.name, request_id=_PROBE_REQUEST_ID)
         return HttpRequest("GET", f"{self._requests_url(ref)}/status")
 
     def job_url(self, ref: JobRef) -> str | None:

@@ -25,18 +25,13 @@ from airflow_provider_seedance.client.models import (
     RESOLUTIONS,
     CancelOutcome,
     JobRef,
-    JobResult,
     JobState,
     JobStatus,
     ReferenceToVideoRequest,
 )
-from airflow_provider_seedance.client.platforms.base import (
-    Dialect,
-    HttpRequest,
-    HttpResponse,
-    Operation,
-    first_text,
-)
+from airflow_provider_seedance.client.platforms.http import HttpRequest, HttpResponse, Operation
+from airflow_provider_seedance.client.platforms.json_fields import first_text
+from airflow_provider_seedance.client.platforms.task import TaskDialect
 
 MODELS = {
     "standard": "bytedance-seedance-2-0-reference-to-video",
@@ -44,19 +39,9 @@ MODELS = {
 }
 QUEUE_PATH = "/api/ai/queue"
 _MEDIA_FIELDS = {"image_urls": "input_images", "video_urls": "input_videos", "audio_urls": "input_audios"}
-_STATES = {
-    "queued": JobState.QUEUED,
-    "processing": JobState.RUNNING,
-    "succeeded": JobState.SUCCEEDED,
-    "failed": JobState.FAILED,
-    "cancelled": JobState.CANCELLED,
-    "canceled": JobState.CANCELLED,
-}
-_EXPECTED = "queued, processing, succeeded, failed or cancelled"
-_PROBE_ID = "00000000-0000-0000-0000-000000000000"
 
 
-class OxenDialect(Dialect):
+class OxenDialect(TaskDialect):
     """Oxen.ai async queue."""
 
     name: ClassVar[str] = "oxen"
@@ -64,12 +49,19 @@ class OxenDialect(Dialect):
     default_base_url: ClassVar[str] = "https://hub.oxen.ai"
     resolutions: ClassVar[tuple[str, ...]] = RESOLUTIONS
     tier_resolutions: ClassVar[Mapping[str, tuple[str, ...]]] = {"fast": ("480p", "720p")}
-
-    def auth_headers(self, api_key: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {api_key}"}
-
-    def _generation_url(self, ref: JobRef) -> str:
-        return f"{self.base_url}{QUEUE_PATH}/{ref.request_id}"
+    task_path: ClassVar[str] = QUEUE_PATH
+    states: ClassVar[Mapping[str, JobState]] = {
+        "queued": JobState.QUEUED,
+        "processing": JobState.RUNNING,
+        "succeeded": JobState.SUCCEEDED,
+        "failed": JobState.FAILED,
+        "cancelled": JobState.CANCELLED,
+        "canceled": JobState.CANCELLED,
+    }
+    expected_states: ClassVar[str] = "queued, processing, succeeded, failed or cancelled"
+    noun: ClassVar[str] = "generation"
+    job_list: ClassVar[str] = "the Oxen.ai queue"
+    probe_id: ClassVar[str] = "00000000-0000-0000-0000-000000000000"
 
     # -- submit --------------------------------------------------------------------------
     def build_submit(self, request: ReferenceToVideoRequest) -> HttpRequest:
@@ -79,8 +71,8 @@ class OxenDialect(Dialect):
             if urls:
                 body[theirs] = list(urls)
         body["resolution"] = request.resolution
-        body["duration"] = request.duration  # the seed-era schema: a string, "auto" or "4".."15"
-        body["aspect_ratio"] = request.aspect_ratio
+        body["duration"] = self.wire_duration(request.duration)  # a string, "auto" or "4".."15"
+        body["aspect_ratio"] = self.wire_aspect_ratio(request.aspect_ratio)
         body["generate_audio"] = request.generate_audio
         if request.seed is not None and request.seed != -1:  # unset = random
             body["seed"] = request.seed
@@ -95,44 +87,24 @@ class OxenDialect(Dialect):
             first.get("generation_id") if isinstance(first, dict) else None,
             response,
             field="generation_id",
-            where="the Oxen.ai queue",
+            where=self.job_list,
         )
-        return self.job_ref(generation_id, request.tier)
+        return JobRef(platform=self.name, request_id=generation_id, tier=request.tier)
 
-    # -- status --------------------------------------------------------------------------
-    def build_status(self, ref: JobRef) -> HttpRequest:
-        return HttpRequest("GET", self._generation_url(ref))
-
-    def _status_from(
-        self, ref: JobRef, response: HttpResponse, op: Operation
-    ) -> tuple[JobStatus, dict[str, Any]]:
-        data, raw, state = self.status_body(
-            ref, response, op, states=_STATES, noun="generation", expected=_EXPECTED
-        )
+    # -- status and result (the same GET) ------------------------------------------------
+    def task_status(self, ref: JobRef, data: dict[str, Any], raw: str, state: JobState) -> JobStatus:
         error = data.get("error_message") or data.get("error")
-        status = JobStatus(
+        return JobStatus(
             request_id=ref.request_id,
             state=state,
             raw_status=raw,
             error=str(error) if error and state is not JobState.SUCCEEDED else None,
         )
-        return status, data
 
-    def parse_status(self, ref: JobRef, response: HttpResponse) -> JobStatus:
-        return self._status_from(ref, response, Operation.STATUS)[0]
+    def video_url(self, data: dict[str, Any]) -> object:
+        return data.get("result_url")
 
-    # -- result (the same GET) -----------------------------------------------------------
-    def build_result(self, ref: JobRef) -> HttpRequest:
-        return HttpRequest("GET", self._generation_url(ref))
-
-    def parse_result(self, ref: JobRef, response: HttpResponse) -> JobResult:
-        status, data = self._status_from(ref, response, Operation.RESULT)
-        return self.video_result(ref, status, response, data.get("result_url"), data.get("seed"))
-
-    # -- cancel --------------------------------------------------------------------------
-    def build_cancel(self, ref: JobRef) -> HttpRequest:
-        return HttpRequest("DELETE", self._generation_url(ref))
-
+    # -- cancel (DELETE on the generation) -----------------------------------------------
     def parse_cancel(self, ref: JobRef, response: HttpResponse) -> CancelOutcome:
         if 200 <= response.status_code < 300:
             data = response.json_or_none()
@@ -146,11 +118,6 @@ class OxenDialect(Dialect):
         if response.status_code == 404:
             return CancelOutcome.NOT_FOUND
         raise self.error_from_response(Operation.CANCEL, response)
-
-    # -- probe ---------------------------------------------------------------------------
-    def build_probe(self) -> HttpRequest:
-        """The status of an all-zero generation id: 404 with a good key, 401 with a bad one."""
-        return HttpRequest("GET", self._generation_url(self.job_ref(_PROBE_ID)))
 
     # -- errors --------------------------------------------------------------------------
     def error_details(self, response: HttpResponse) -> tuple[str | None, str | None]:
