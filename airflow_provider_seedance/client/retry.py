@@ -34,9 +34,9 @@ from airflow_provider_seedance.client.errors import (
     SeedanceTransportError,
 )
 
-# The header parser lives beside the HTTP value types (the dialects' error mapping needs it, and
-# importing this module from there would be circular); this module is its public home.
-from airflow_provider_seedance.client.platforms.base import Operation, parse_retry_after
+# The header parser lives beside the HTTP value types in platforms/http.py (the dialects' error
+# mapping needs it, and importing this module from there would be circular); re-exported here.
+from airflow_provider_seedance.client.platforms.http import Operation, parse_retry_after
 
 __all__ = ["DOWNLOAD_RETRY", "RetryPolicy", "parse_retry_after"]
 
