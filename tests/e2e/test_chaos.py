@@ -232,18 +232,29 @@ def _scan_database(db: Path, runs: list[str]) -> dict[str, list[str]]:
     return leaks
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "known leaks, reported to the coordinator: a job's failure message echoing the key is not "
+        "redacted (event message -> task_instance[_history].next_kwargs, task log, scheduler log); "
+        "a partial echo (first 12 characters) in a poll error reaches the trigger log (issue 10, "
+        "defect 9). Remove this marker when both are fixed: the scan then passes (strict)."
+    ),
+)
 def test_secret_scan_finds_no_run_of_the_key_anywhere(chaos_stack: Stack) -> None:
     """Successful and failing runs on fal and Oxen, error bodies echoing the key, then a scan."""
     stack = chaos_stack
     emu = stack.emulator
     key = MARKER_KEY
     echo = {"detail": f"Invalid credentials for key {key}", "key": key}
+    partial = {"detail": f"Invalid credentials for key {key[:12]}..."}  # platforms often do this
     emu.configure(run_seconds=3)
     try:
         # Poll errors that echo the key (tolerated, then the job succeeds) and jobs that fail
         # with a message echoing it, on both platforms; they run in parallel.
         emu.add_fault("fal.status", "status", status=500, body=echo, times=2)
-        emu.add_fault("oxen.status", "status", status=500, body=echo, times=2)
+        emu.add_fault("oxen.status", "status", status=500, body=partial, times=2)
         emu.add_fault("fal.submit", "fail_job", body=f"content refused for {key}", error="bad_key", times=1)
         emu.add_fault("oxen.submit", "fail_job", body=f"generation failed: key {key}", times=1)
         runs = [_start(stack, p, f"scan-{p}-{n}") for p in ("fal", "oxen") for n in (1, 2)]
@@ -267,5 +278,5 @@ def test_secret_scan_finds_no_run_of_the_key_anywhere(chaos_stack: Stack) -> Non
     skip = {"seedance-emulator.log", "gcs-emulator.log"}
     file_leaks = _scan_files(stack.home, runs8, skip)
     db_leaks = _scan_database(stack.airflow_home / "airflow.db", runs8)
-    assert not file_leaks, f"the marker key leaked into files: {json.dumps(file_leaks, indent=1)}"
-    assert not db_leaks, f"the marker key leaked into metadata tables: {json.dumps(db_leaks, indent=1)}"
+    leaks = {"files": file_leaks, "metadata tables": db_leaks}
+    assert not any(leaks.values()), f"8-character runs of the key leaked: {json.dumps(leaks, indent=1)}"
