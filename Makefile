@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: setup demo test lint typecheck pytest lock bench
+.PHONY: setup demo test lint typecheck pytest lock bench chaos
 
 setup:
 	./scripts/bootstrap.sh
@@ -28,6 +28,12 @@ test: setup
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 	./scripts/run_pytest.sh $(PYTEST_ARGS)
+
+# Chaos on real Airflow (also part of `make test`): mark failed / clear / kill the triggerer /
+# kill the task process, the distributed triggerer hand-over, and the secret scan.
+chaos: setup
+	./scripts/run_pytest.sh -m e2e -q tests/e2e/test_chaos.py tests/e2e/test_distributed.py \
+	  "tests/e2e/test_local_stack.py::test_killed_worker_retry_reconnects_to_the_submitted_job" $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) -m benchmarks

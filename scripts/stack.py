@@ -185,6 +185,7 @@ class Stack:
     :param password: The ``admin`` password of Airflow's SimpleAuthManager.
     :param api_port: The api-server's port (default: a free one).
     :param extra_env: More environment for every Airflow component.
+    :param api_key: The API key the Seedance emulator accepts (and the connections carry).
     """
 
     def __init__(
@@ -209,6 +210,7 @@ class Stack:
         password: str = "seedance-demo",
         api_port: int | None = None,
         extra_env: Mapping[str, str] | None = None,
+        api_key: str | None = None,
     ) -> None:
         self.home = Path(home).resolve()
         self.airflow_home = self.home / "airflow"
@@ -232,6 +234,7 @@ class Stack:
         self.password = password
         self.api_port = api_port or free_port()
         self.extra_env = dict(extra_env or {})
+        self.api_key = api_key
         self.components: list[Component] = []
         self.emulator: Any = None  # EmulatorHandle, once started
         self.gcs_url: str | None = None
@@ -371,11 +374,14 @@ class Stack:
         return ids
 
     def _start_emulators(self) -> None:
+        from airflow_provider_seedance.emulator import API_KEY_ENV, DEFAULT_API_KEY
         from airflow_provider_seedance.emulator.testing import EmulatorHandle
 
         port_file = self.home / "seedance-emulator.port"
         port_file.unlink(missing_ok=True)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if self.api_key:  # by environment, not argv: a key on a command line is visible in ps
+            env[API_KEY_ENV] = self.api_key
         self._add(
             "seedance-emulator",
             [
@@ -427,7 +433,7 @@ class Stack:
             time.sleep(0.05)
         else:
             raise StackError("the emulators are not healthy:\n" + self.logs_tail())
-        self.emulator = EmulatorHandle(emulator_url)
+        self.emulator = EmulatorHandle(emulator_url, api_key=self.api_key or DEFAULT_API_KEY)
         self.create_bucket(self.bucket)
 
     def create_bucket(self, name: str) -> None:
@@ -616,6 +622,45 @@ class Stack:
             seen_states=seen,
             seconds=time.monotonic() - t0,
         )
+
+    def task_instance(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> dict[str, Any]:
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
+        if map_index >= 0:
+            path += f"/{map_index}"
+        result: dict[str, Any] = self.api("GET", path).json()
+        return result
+
+    def wait_for_task_state(
+        self, dag_id: str, run_id: str, task_id: str, states: Sequence[str], timeout: float = 120.0
+    ) -> dict[str, Any]:
+        """Poll a task instance (about 4 times a second) until its state is one of ``states``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            ti = self.task_instance(dag_id, run_id, task_id)
+            if ti["state"] in states:
+                return ti
+            if time.monotonic() > deadline:
+                raise StackError(
+                    f"{dag_id}/{run_id}/{task_id} is {ti['state']!r} after {timeout:.0f} s, "
+                    f"not one of {list(states)}:\n{self.logs_tail()}"
+                )
+            time.sleep(0.25)
+
+    def set_task_state(self, dag_id: str, run_id: str, task_id: str, state: str) -> None:
+        """Mark a task instance ``success`` / ``failed`` / ``skipped``, as the UI's buttons do."""
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
+        self.api("PATCH", path, json={"new_state": state})
+
+    def clear_task(self, dag_id: str, run_id: str, task_id: str) -> None:
+        """Clear one task instance (whatever its state), as the UI's Clear button does."""
+        body = {
+            "dry_run": False,
+            "dag_run_id": run_id,
+            "task_ids": [task_id],
+            "only_failed": False,
+            "reset_dag_runs": True,
+        }
+        self.api("POST", f"/api/v2/dags/{dag_id}/clearTaskInstances", json=body)
 
     def xcom(
         self, dag_id: str, run_id: str, task_id: str, map_index: int = -1, key: str = "return_value"

@@ -20,6 +20,8 @@ from airflow_provider_seedance.hooks.seedance import SeedanceHook
 
 #: Seconds one best-effort cancel may take (well under ``[triggerer] on_kill_timeout``).
 CANCEL_TIMEOUT = 10.0
+#: ``on_kill``'s cancel tasks, referenced until done (Airflow may stop awaiting ``on_kill``).
+_ON_KILL_TASKS: set[asyncio.Future[None]] = set()
 _JOB_KEYS = frozenset({"platform", "request_id", "tier", "status_url", "response_url", "cancel_url"})
 
 
@@ -163,10 +165,13 @@ class SeedanceJobTrigger(BaseTrigger):
         return outcome.value
 
     async def _still_deferred(self) -> bool:
-        """True when the task instance is still DEFERRED: a reassignment, not a user action.
+        """True when the task instance is not finished, so a try will come back to this job.
 
-        Guards against apache/airflow#73454, where a triggerer hands its triggers to another one
-        and calls ``on_kill`` on each.
+        ``deferred``: the trigger was reassigned to another triggerer (apache/airflow#73454), not
+        killed. Not yet run again (``None``, ``scheduled``, ``queued``, ``running``, ...): the
+        task was cleared and its next try reconnects to the job through the task state store.
+        Only a finished task instance (marked ``failed``, ``success`` or ``skipped``) lets
+        ``on_kill`` cancel. No task instance or an unreadable state: False (cancel, as before).
         """
         ti = self.task_instance
         if ti is None:
@@ -175,23 +180,59 @@ class SeedanceJobTrigger(BaseTrigger):
             from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
             from asgiref.sync import sync_to_async
 
-            states = await sync_to_async(RuntimeTaskInstance.get_task_states)(
-                dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id], map_index=ti.map_index
+            # The triggerer answers this in-process; its first call there builds the execution
+            # API app, which took ~3 s on a 2-core machine. Bounded so a cancel still fits.
+            states = await asyncio.wait_for(
+                sync_to_async(RuntimeTaskInstance.get_task_states)(
+                    dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id], map_index=ti.map_index
+                ),
+                timeout=CANCEL_TIMEOUT / 2,
             )
         except Exception as exc:
             self.log.warning("Could not read the task's state before cancelling: %s", exc)
             return False
-        return states.get(ti.run_id, {}).get(ti.task_id) == "deferred"
+        # Airflow keys a mapped task instance's state as "<task_id>_<map_index>".
+        key = ti.task_id if ti.map_index is None or ti.map_index < 0 else f"{ti.task_id}_{ti.map_index}"
+        state = states.get(ti.run_id, {}).get(key)
+        if state in ("failed", "success", "skipped", "upstream_failed", "removed"):
+            return False
+        self.log.info("Task instance is %s, not finished", state or "not yet scheduled")
+        return True
 
     async def on_kill(self) -> None:
-        """Cancel the remote job, best-effort and bounded, when a user kills the deferred task."""
+        """Cancel the remote job, best-effort and bounded, when a user marks the deferred task.
+
+        Airflow 3.3 re-sends the user-action cancel to the trigger's asyncio task on every
+        triggerer sync (about once a second) until the task ends, and swallows the
+        ``CancelledError`` that interrupts ``on_kill``. So the work runs in a task of its own,
+        kept alive in ``_ON_KILL_TASKS``, and the repeated cancels are absorbed here until it
+        ends (it is bounded by ``CANCEL_TIMEOUT``); were ``on_kill`` abandoned anyway, the
+        cancel still completes.
+        """
         if not self.cancel_on_kill or self._fired_event:
             return
-        if await self._still_deferred():
-            self.log.info(
-                "Task is still deferred (trigger reassignment); not cancelling %s", self.job["request_id"]
-            )
-            return
-        hook = self._hook()
-        note = await self._cancel_quietly(hook.acancel(self.ref))
-        self.log.info("on_kill: Seedance job %s cancel %s", self.job["request_id"], note)
+
+        async def cancel_unless_a_try_comes_back() -> None:
+            if await self._still_deferred():
+                self.log.info("The task will run again; not cancelling %s", self.job["request_id"])
+                return
+            note = await self._cancel_quietly(self._hook().acancel(self.ref))
+            self.log.info("on_kill: Seedance job %s cancel %s", self.job["request_id"], note)
+
+        work = asyncio.ensure_future(asyncio.wait_for(cancel_unless_a_try_comes_back(), CANCEL_TIMEOUT))
+        _ON_KILL_TASKS.add(work)
+        work.add_done_callback(_ON_KILL_TASKS.discard)
+        current = asyncio.current_task()
+        while not work.done():
+            try:
+                await asyncio.shield(work)
+            except asyncio.CancelledError:
+                if work.done():
+                    break
+                if current is not None:
+                    current.uncancel()  # absorbed: the repeated cancel of a task already ending
+            except Exception as exc:  # wait_for's TimeoutError, or anything the work raised
+                self.log.warning("on_kill: cancelling Seedance job %s: %r", self.job["request_id"], exc)
+                return
+        if not work.cancelled() and (error := work.exception()) is not None:
+            self.log.warning("on_kill: cancelling Seedance job %s: %r", self.job["request_id"], error)
