@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from airflow_provider_seedance.emulator import API_KEY_ENV, DEFAULT_PORT
-from airflow_provider_seedance.emulator.config import EmulatorConfig
+from airflow_provider_seedance.emulator.config import MUTABLE_FIELDS, EmulatorConfig
 from airflow_provider_seedance.emulator.faults import Fault, parse_fault_spec
 
 FAULTS_ENV = "SEEDANCE_EMULATOR_FAULTS"
@@ -59,35 +59,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--api-key", default=None, help=f"accepted API key (env {API_KEY_ENV}; default {defaults.api_key!r})"
     )
-    parser.add_argument(
-        "--queue-seconds",
-        type=float,
-        default=defaults.queue_seconds,
-        help="time a job spends queued (default %(default)s)",
-    )
-    parser.add_argument(
-        "--run-seconds",
-        type=float,
-        default=defaults.run_seconds,
-        help="time a job spends running (default %(default)s)",
-    )
+    for flag, name, kind, text in (
+        ("--queue-seconds", "queue_seconds", float, "time a job spends queued"),
+        ("--run-seconds", "run_seconds", float, "time a job spends running"),
+        ("--video-ttl", "video_ttl_seconds", float, "lifetime of media URLs in seconds"),
+        ("--video-size", "video_size_bytes", parse_size, "pad served videos to this size, e.g. 500MB"),
+    ):
+        default = getattr(defaults, name)
+        parser.add_argument(flag, dest=name, type=kind, default=default, help=f"{text} (default {default})")
     parser.add_argument(
         "--manual-clock",
+        dest="manual_clock",
         action="store_true",
         default=defaults.manual_clock,
         help="freeze the clock; advance via API",
-    )
-    parser.add_argument(
-        "--video-ttl",
-        type=float,
-        default=defaults.video_ttl_seconds,
-        help="lifetime of media URLs in seconds (default %(default)s)",
-    )
-    parser.add_argument(
-        "--video-size",
-        type=parse_size,
-        default=defaults.video_size_bytes,
-        help="pad served videos to this size, e.g. 500MB (default %(default)s: the natural clip)",
     )
     parser.add_argument("--ssl-certfile", help="serve HTTPS with this certificate (PEM)")
     parser.add_argument("--ssl-keyfile", help="private key for --ssl-certfile")
@@ -124,11 +109,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     config = EmulatorConfig(
         api_key=args.api_key or os.environ.get(API_KEY_ENV) or EmulatorConfig.api_key,
-        queue_seconds=args.queue_seconds,
-        run_seconds=args.run_seconds,
-        video_ttl_seconds=args.video_ttl,
-        video_size_bytes=args.video_size,
-        manual_clock=args.manual_clock,
+        **{name: getattr(args, name) for name in MUTABLE_FIELDS},
     )
     app = create_app(config)
     for fault in faults:
