@@ -117,8 +117,8 @@ def _finished_clip(server: Any) -> dict[str, Any]:
 
 
 def run(*, quick: bool, size_mb: int | None = None, repeats: int | None = None) -> BenchResult:
+    from airflow_provider_seedance.emulator.gcs import start_emulator, stop_emulator
     from airflow_provider_seedance.emulator.testing import EmulatorServer
-    from tests.support.gcs_emulator import start_emulator, stop_emulator
 
     size_mb = size_mb or (100 if quick else 500)
     repeats = repeats or (1 if quick else 2)
