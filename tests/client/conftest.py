@@ -16,7 +16,7 @@ from tests.support.media_server import media_server, media_server_session  # noq
 if TYPE_CHECKING:
     from google.cloud import storage
 
-    from tests.support.gcs_emulator import GCSEmulator
+    from airflow_provider_seedance.emulator.gcs import GCSEmulator
 
 
 @pytest.fixture(params=["sync", "async"])

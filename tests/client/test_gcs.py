@@ -32,7 +32,7 @@ from airflow_provider_seedance.client.gcs import (
     truncate_utf8,
 )
 from airflow_provider_seedance.client.media import MediaSource
-from tests.support.gcs_emulator import GCSEmulator
+from airflow_provider_seedance.emulator.gcs import GCSEmulator
 from tests.support.media_server import MediaServer
 from tests.support.retry import NO_WAIT
 

@@ -25,11 +25,11 @@ from airflow_provider_seedance.client.errors import (
 )
 from airflow_provider_seedance.client.models import JobState
 from airflow_provider_seedance.client.pricing import estimate_cost
+from airflow_provider_seedance.emulator.gcs import GCSEmulator
 from airflow_provider_seedance.emulator.testing import EmulatorHandle
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.operators.seedance import build_output
 from airflow_provider_seedance.transfers.seedance_to_gcs import SeedanceToGCSOperator
-from tests.support.gcs_emulator import GCSEmulator
 
 PROMPT = "@Image1 runs along the beach at golden hour, slow dolly-in, brand colours"
 OBJECT = "campaigns/2026-11-22/3-42.mp4"
