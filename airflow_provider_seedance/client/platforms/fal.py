@@ -27,6 +27,7 @@ from airflow_provider_seedance.client.models import (
 )
 from airflow_provider_seedance.client.platforms.base import Dialect
 from airflow_provider_seedance.client.platforms.http import HttpRequest, HttpResponse, Operation, same_origin
+from airflow_provider_seedance.client.platforms.json_fields import nonempty_str
 
 APP_ID = "bytedance/seedance-2.0"
 ENDPOINTS = {
@@ -95,18 +96,15 @@ class FalDialect(Dialect):
             raise self.error_from_response(Operation.STATUS, response)
         data = response.json_object(self.label, "status")
         raw = data.get("status")
-        logs = tuple(
-            str(entry.get("message", "")) if isinstance(entry, dict) else str(entry)
-            for entry in (data.get("logs") or [])
-        )
+        raw_logs = data.get("logs")
+        logs = tuple(_log_line(entry) for entry in (raw_logs if isinstance(raw_logs, list) else ()))
         error = data.get("error")
-        error_type = data.get("error_type")
+        error_type = nonempty_str(data.get("error_type"))
         common: dict[str, Any] = {"request_id": ref.request_id, "raw_status": str(raw), "logs": logs}
         if raw == "IN_QUEUE":
-            position = data.get("queue_position")
             return JobStatus(
                 state=JobState.QUEUED,
-                queue_position=position if isinstance(position, int) else None,
+                queue_position=_count(data.get("queue_position")),
                 **common,
             )
         if raw == "IN_PROGRESS":
@@ -120,8 +118,8 @@ class FalDialect(Dialect):
                 state = JobState.SUCCEEDED
             return JobStatus(
                 state=state,
-                error=str(error) if error is not None else None,
-                error_type=str(error_type) if error_type is not None else None,
+                error=error if isinstance(error, str) else (None if error is None else str(error)[:500]),
+                error_type=error_type,
                 **common,
             )
         raise SeedanceProtocolError(
@@ -139,7 +137,8 @@ class FalDialect(Dialect):
             raise self.error_from_response(Operation.RESULT, response)
         data = response.json_object(self.label, "result")
         video = data.get("video")
-        if not isinstance(video, dict) or not isinstance(video.get("url"), str):
+        url = nonempty_str(video.get("url")) if isinstance(video, dict) else None
+        if not isinstance(video, dict) or url is None:
             raise SeedanceProtocolError(
                 f"fal.ai result for request {ref.request_id} has no video URL: {response.excerpt()!r}",
                 status_code=response.status_code,
@@ -148,10 +147,10 @@ class FalDialect(Dialect):
         return JobResult(
             request_id=ref.request_id,
             video=VideoOutput(
-                url=video["url"],
-                content_type=video.get("content_type") or "video/mp4",
-                file_name=video.get("file_name"),
-                file_size=video.get("file_size") if isinstance(video.get("file_size"), int) else None,
+                url=url,
+                content_type=nonempty_str(video.get("content_type")) or "video/mp4",
+                file_name=nonempty_str(video.get("file_name")),
+                file_size=_count(video.get("file_size")),
             ),
             seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
         )
@@ -199,12 +198,26 @@ class FalDialect(Dialect):
         return detail, error_type
 
 
+def _count(value: object) -> int | None:
+    """``value`` when it is a non-negative integer (not a bool), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _log_line(entry: object) -> str:
+    """One ``logs`` entry (``{"message", "level", ...}``) as a line; anything else as text."""
+    if isinstance(entry, dict):
+        message = entry.get("message")
+        return message if isinstance(message, str) else ""
+    return entry if isinstance(entry, str) else ""
+
+
 def _format_detail_item(item: object) -> str:
     """``{"loc": ["body", "prompt"], "msg": "field required"}`` -> ``prompt: field required``."""
     if not isinstance(item, dict):
         return str(item)
-    loc = [str(part) for part in item.get("loc") or [] if part != "body"]
-    msg = str(item.get("msg", "invalid"))
-    kind = item.get("type")
+    raw_loc = item.get("loc")
+    loc = [str(part) for part in (raw_loc if isinstance(raw_loc, list) else ()) if part != "body"]
+    msg = nonempty_str(item.get("msg")) or "invalid"
+    kind = nonempty_str(item.get("type"))
     text = f"{'.'.join(loc)}: {msg}" if loc else msg
     return f"{text} [{kind}]" if kind else text
