@@ -70,6 +70,7 @@ class AIHubMaxDialect(TaskDialect):
     expected_states: ClassVar[str] = "pending, processing, completed or failed"
     job_list: ClassVar[str] = "the AIHubMax task list"
     probe_id: ClassVar[str] = "task-unified-0-00000000"
+    request_id_shape: ClassVar[str] = "a task id like task-unified-1757165031-uyujaw3d"
     cancel_method: ClassVar[str | None] = None  # no cancel endpoint: the client reports NOT_SUPPORTED
 
     # -- submit --------------------------------------------------------------------------

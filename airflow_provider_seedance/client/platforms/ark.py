@@ -81,6 +81,7 @@ class ArkDialect(TaskDialect):
     }
     expected_states: ClassVar[str] = "queued, running, succeeded, failed, expired or cancelled"
     job_list: ClassVar[str] = "the account's task list"
+    request_id_shape: ClassVar[str] = "a task id like cgt-20260405024433-sbj8r"
 
     # -- submit --------------------------------------------------------------------------
     def build_submit(self, request: ReferenceToVideoRequest) -> HttpRequest:

@@ -12,11 +12,18 @@ of the task APIs (status and result are the same GET) in ``task.py``.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
+from urllib.parse import quote
 
-from airflow_provider_seedance.client.errors import FieldError, SeedanceAPIError, SeedanceProtocolError
+from airflow_provider_seedance.client.errors import (
+    FieldError,
+    SeedanceAPIError,
+    SeedanceProtocolError,
+    SeedanceValidationError,
+)
 from airflow_provider_seedance.client.models import (
     DEFAULT_RESOLUTIONS,
     CancelOutcome,
@@ -66,6 +73,12 @@ class Dialect(ABC):
     #: True where ``duration`` is an integer on the wire (``"auto"`` -> -1, the model decides);
     #: else it is sent as the model's string (``"auto"``, ``"4"``..``"15"``).
     integer_duration: ClassVar[bool] = False
+    #: The shape of this platform's job ids. An id goes into URL paths: it must never carry a
+    #: ``/``, ``?``, ``#``, ``%``, a dot segment, whitespace or a control character. Letters,
+    #: digits, ``-`` and ``_``, at most 128 characters, covers every platform's real ids.
+    request_id_pattern: ClassVar[re.Pattern[str]] = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+    #: The id shape in words, for the message.
+    request_id_shape: ClassVar[str] = "letters, digits, '-' and '_' (at most 128 characters)"
 
     def __init__(self, base_url: str | None = None) -> None:
         self.base_url = (base_url or self.default_base_url).rstrip("/")
@@ -147,10 +160,11 @@ class Dialect(ABC):
 
     def require_job_id(self, value: object, response: HttpResponse, *, field: str, where: str) -> str:
         """``value`` as the new job's id, or a protocol error saying a job may exist anyway."""
-        if isinstance(value, str) and value:
+        if isinstance(value, str) and self.request_id_pattern.fullmatch(value):
             return value
+        what = f"an unusable {field}" if isinstance(value, str) and value else f"no {field}"
         raise SeedanceProtocolError(
-            f"{self.label} accepted the submit (HTTP {response.status_code}) but returned no {field}: "
+            f"{self.label} accepted the submit (HTTP {response.status_code}) but returned {what}: "
             f"{response.excerpt()!r}. A job may exist: check {where} before resubmitting.",
             status_code=response.status_code,
         )
@@ -168,6 +182,22 @@ class Dialect(ABC):
             video=VideoOutput(url=url, content_type="video/mp4", file_name=file_name_from_url(url)),
             seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
         )
+
+    def id_segment(self, request_id: str) -> str:
+        """``request_id`` as a URL path segment: checked against :attr:`request_id_pattern`
+        (a :class:`SeedanceValidationError` naming ``request_id`` otherwise, before any request)
+        and percent-quoted as a second guard."""
+        if not isinstance(request_id, str) or not self.request_id_pattern.fullmatch(request_id):
+            shown = request_id[:80] if isinstance(request_id, str) else request_id
+            raise SeedanceValidationError(
+                [
+                    FieldError(
+                        "request_id",
+                        f"{shown!r} is not a {self.label} job id: expected {self.request_id_shape}",
+                    )
+                ]
+            )
+        return quote(request_id, safe="")
 
     def job_ref(self, request_id: str, tier: Tier = "standard") -> JobRef:
         """A reference for a job known only by its id."""

@@ -13,7 +13,9 @@ Status: 202 while ``IN_QUEUE`` / ``IN_PROGRESS``, 200 when ``COMPLETED``; a fail
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from airflow_provider_seedance.client.errors import SeedanceProtocolError
 from airflow_provider_seedance.client.models import (
@@ -35,6 +37,7 @@ ENDPOINTS = {
     "fast": f"{APP_ID}/fast/reference-to-video",
 }
 _PROBE_REQUEST_ID = "00000000-0000-0000-0000-000000000000"
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")
 _CANCELLED_ERROR_TYPES = frozenset({"request_cancelled", "client_cancelled", "cancelled", "canceled"})
 
 
@@ -45,6 +48,9 @@ class FalDialect(Dialect):
     label: ClassVar[str] = "fal.ai"
     default_base_url: ClassVar[str] = "https://queue.fal.run"
     auth_scheme: ClassVar[str] = "Key"
+    #: fal request ids are UUIDs (hex and dashes); any letters/digits/dashes are accepted.
+    request_id_pattern: ClassVar[re.Pattern[str]] = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,127}")
+    request_id_shape: ClassVar[str] = "a request id like 80e732af-660e-45cd-bd63-580e4f2a94cc"
 
     # -- submit --------------------------------------------------------------------------
     def build_submit(self, request: ReferenceToVideoRequest) -> HttpRequest:
@@ -61,31 +67,41 @@ class FalDialect(Dialect):
         urls = {}
         for key in ("status_url", "response_url", "cancel_url"):
             value = data.get(key)
-            # Never send the key to another origin than the one configured.
+            # Never send the key to another origin than the one configured (re-checked on use).
             if isinstance(value, str) and same_origin(value, self.base_url):
                 urls[key] = value
         return JobRef(platform=self.name, request_id=request_id, tier=request.tier, **urls)
 
     # -- URLs ----------------------------------------------------------------------------
     def _requests_url(self, ref: JobRef) -> str:
-        return f"{self.base_url}/{APP_ID}/requests/{ref.request_id}"
+        return f"{self.base_url}/{APP_ID}/requests/{self.id_segment(ref.request_id)}"
 
-    def _returned(self, url: str | None) -> str | None:
-        """A URL stored in a ref, if it is on the configured origin (the key goes nowhere else).
+    def _returned(self, url: str | None, derived: str) -> str:
+        """A URL stored in a ref, used as given (fal's advice) when it is on the configured
+        origin and under the app's ``.../bytedance/seedance-2.0/requests/`` path, with no query,
+        fragment, dot segment or percent-escape; else ``derived``.
 
         A ref may come back from XCom or trigger kwargs after the connection's host changed, or
-        be built by hand: its URLs are checked again here, not only when the submit returned them.
+        be built by hand: its URLs are checked again here, not only when the submit returned them,
+        so neither another host nor another path or query on the same host gets the key.
         """
-        return url if url and same_origin(url, self.base_url) else None
+        if not url or not same_origin(url, self.base_url):
+            return derived
+        parts = urlsplit(url)
+        segments = parts.path.split("/")
+        requests_path = f"{urlsplit(self.base_url).path}/{APP_ID}/requests/"
+        if parts.query or parts.fragment or "." in segments or ".." in segments or "%" in parts.path:
+            return derived
+        return url if parts.path.startswith(requests_path) and not _CONTROL.search(url) else derived
 
     def _status_url(self, ref: JobRef) -> str:
-        return self._returned(ref.status_url) or f"{self._requests_url(ref)}/status"
+        return self._returned(ref.status_url, f"{self._requests_url(ref)}/status")
 
     def _response_url(self, ref: JobRef) -> str:
-        return self._returned(ref.response_url) or self._requests_url(ref)
+        return self._returned(ref.response_url, self._requests_url(ref))
 
     def _cancel_url(self, ref: JobRef) -> str:
-        return self._returned(ref.cancel_url) or f"{self._requests_url(ref)}/cancel"
+        return self._returned(ref.cancel_url, f"{self._requests_url(ref)}/cancel")
 
     # -- status --------------------------------------------------------------------------
     def build_status(self, ref: JobRef) -> HttpRequest:

@@ -17,6 +17,7 @@ to 480p/720p like ByteDance's own fast model. The file size is not reported.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -62,6 +63,9 @@ class OxenDialect(TaskDialect):
     noun: ClassVar[str] = "generation"
     job_list: ClassVar[str] = "the Oxen.ai queue"
     probe_id: ClassVar[str] = "00000000-0000-0000-0000-000000000000"
+    #: Generation ids are UUIDs (hex and dashes); any letters/digits/dashes are accepted.
+    request_id_pattern: ClassVar[re.Pattern[str]] = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,127}")
+    request_id_shape: ClassVar[str] = "a generation id like 5b0d4c8e-2f1a-4d6b-9c3e-7a8f9e0d1c2b"
 
     # -- submit --------------------------------------------------------------------------
     def build_submit(self, request: ReferenceToVideoRequest) -> HttpRequest:
