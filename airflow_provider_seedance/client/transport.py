@@ -81,6 +81,7 @@ class _ClientBase:
         base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
+        allow_fallbacks: bool = False,
     ) -> None:
         if not api_key:
             raise SeedanceValidationError(
@@ -90,7 +91,7 @@ class _ClientBase:
                     )
                 ]
             )
-        self.dialect: Dialect = get_dialect(platform, base_url)
+        self.dialect: Dialect = get_dialect(platform, base_url, allow_fallbacks=allow_fallbacks)
         self.platform = platform
         self.timeout = timeout
         self.retry = retry or RetryPolicy()

@@ -80,8 +80,12 @@ class Dialect(ABC):
     #: The id shape in words, for the message.
     request_id_shape: ClassVar[str] = "letters, digits, '-' and '_' (at most 128 characters)"
 
-    def __init__(self, base_url: str | None = None) -> None:
+    def __init__(self, base_url: str | None = None, *, allow_fallbacks: bool = False) -> None:
         self.base_url = (base_url or self.default_base_url).rstrip("/")
+        #: Whether the platform may reroute a failing request to another ("equivalent") model.
+        #: Only fal.ai does (after its retries); off by default so that a seed grid stays
+        #: reproducible. The connection extra ``allow_fallbacks`` turns it on.
+        self.allow_fallbacks = allow_fallbacks
 
     # -- auth and validation -------------------------------------------------------------
     def auth_headers(self, api_key: str) -> dict[str, str]:

@@ -36,6 +36,8 @@ ENDPOINTS = {
     "standard": f"{APP_ID}/reference-to-video",
     "fast": f"{APP_ID}/fast/reference-to-video",
 }
+#: fal's documented opt-out of model fallbacks (api-dialects.md §1.7), sent on submit.
+DISABLE_FALLBACKS_HEADER = "x-fal-disable-fallbacks"
 _PROBE_REQUEST_ID = "00000000-0000-0000-0000-000000000000"
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 _CANCELLED_ERROR_TYPES = frozenset({"request_cancelled", "client_cancelled", "cancelled", "canceled"})
@@ -57,7 +59,10 @@ class FalDialect(Dialect):
         body = request.model_inputs()
         if body.get("seed") == -1:  # "random" is fal's default when no seed is sent
             del body["seed"]
-        return HttpRequest("POST", f"{self.base_url}/{ENDPOINTS[request.tier]}", json=body)
+        # fal reroutes a request that keeps failing to an "equivalent alternative endpoint"
+        # (another model) unless told not to: the video would not be Seedance's for that seed.
+        headers = {} if self.allow_fallbacks else {DISABLE_FALLBACKS_HEADER: "true"}
+        return HttpRequest("POST", f"{self.base_url}/{ENDPOINTS[request.tier]}", json=body, headers=headers)
 
     def parse_submit(self, request: ReferenceToVideoRequest, response: HttpResponse) -> JobRef:
         data = self.submitted_data(response)
