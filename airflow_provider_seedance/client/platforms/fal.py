@@ -39,6 +39,7 @@ ENDPOINTS = {
 #: fal's documented opt-out of model fallbacks (api-dialects.md §1.7), sent on submit.
 DISABLE_FALLBACKS_HEADER = "x-fal-disable-fallbacks"
 _PROBE_REQUEST_ID = "00000000-0000-0000-0000-000000000000"
+_REQUEST_NOT_FOUND = re.compile(r"\brequest\b.*\bnot found\b", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 _CANCELLED_ERROR_TYPES = frozenset({"request_cancelled", "client_cancelled", "cancelled", "canceled"})
 
@@ -53,6 +54,11 @@ class FalDialect(Dialect):
     #: fal request ids are UUIDs (hex and dashes); any letters/digits/dashes are accepted.
     request_id_pattern: ClassVar[re.Pattern[str]] = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,127}")
     request_id_shape: ClassVar[str] = "a request id like 80e732af-660e-45cd-bd63-580e4f2a94cc"
+    #: The model's endpoint URL, as fal's pages and SDK examples show it, pasted as the host.
+    sdk_base_suffixes: ClassVar[tuple[str, ...]] = (
+        *(f"/{path}" for path in ENDPOINTS.values()),
+        f"/{APP_ID}",
+    )
 
     # -- submit --------------------------------------------------------------------------
     def build_submit(self, request: ReferenceToVideoRequest) -> HttpRequest:
@@ -195,6 +201,20 @@ class FalDialect(Dialect):
     def build_probe(self) -> HttpRequest:
         ref = JobRef(platform=self.name, request_id=_PROBE_REQUEST_ID)
         return HttpRequest("GET", f"{self._requests_url(ref)}/status")
+
+    def probe_answer_ok(self, data: object) -> bool:
+        """A queue status body: ``{"status": ...}``."""
+        return isinstance(data, dict) and isinstance(data.get("status"), str)
+
+    def is_unknown_job(self, data: object) -> bool:
+        """fal's unknown request: ``{"status": "NOT_FOUND"}`` or a ``detail`` saying the
+        request is not found (a missing route says "Not Found" alone, or names no request)."""
+        if not isinstance(data, dict):
+            return False
+        if data.get("status") == "NOT_FOUND":
+            return True
+        detail = data.get("detail")
+        return isinstance(detail, str) and bool(_REQUEST_NOT_FOUND.search(detail))
 
     def job_url(self, ref: JobRef) -> str | None:
         return f"https://fal.ai/models/{ENDPOINTS[ref.tier]}/requests" if "fal.run" in self.base_url else None

@@ -63,6 +63,8 @@ class OxenDialect(TaskDialect):
     noun: ClassVar[str] = "generation"
     job_list: ClassVar[str] = "the Oxen.ai queue"
     probe_id: ClassVar[str] = "00000000-0000-0000-0000-000000000000"
+    #: The docs' base is ``https://hub.oxen.ai/api``; this dialect adds ``/api/ai/...`` itself.
+    sdk_base_suffixes: ClassVar[tuple[str, ...]] = ("/api",)
     #: Generation ids are UUIDs (hex and dashes); any letters/digits/dashes are accepted.
     request_id_pattern: ClassVar[re.Pattern[str]] = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,127}")
     request_id_shape: ClassVar[str] = "a generation id like 5b0d4c8e-2f1a-4d6b-9c3e-7a8f9e0d1c2b"
@@ -122,6 +124,16 @@ class OxenDialect(TaskDialect):
         if response.status_code == 404:
             return CancelOutcome.NOT_FOUND
         raise self.error_from_response(Operation.CANCEL, response)
+
+    # -- probe ---------------------------------------------------------------------------
+    def build_probe(self) -> HttpRequest:
+        """List the active generations: 200 ``{"count", "generations"}`` with a good key, 401
+        with a bad one; creates nothing. (Oxen's 404 for an unknown generation is its generic
+        "resource could not be found", which a wrong path answers too: not a usable probe.)"""
+        return HttpRequest("GET", f"{self.base_url}{QUEUE_PATH}", params={"status": "queued"})
+
+    def probe_answer_ok(self, data: object) -> bool:
+        return isinstance(data, dict) and isinstance(data.get("generations"), list)
 
     # -- errors --------------------------------------------------------------------------
     def error_details(self, response: HttpResponse) -> tuple[str | None, str | None]:
