@@ -100,6 +100,8 @@ class AIHubMaxDialect(TaskDialect):
         error, error_type = (
             _task_error(data.get("error")) if state is not JobState.SUCCEEDED else (None, None)
         )
+        if state is JobState.FAILED:
+            error, error_type = self.failure(error, error_type)
         return JobStatus(
             request_id=ref.request_id,
             state=state,

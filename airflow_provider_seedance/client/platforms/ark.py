@@ -113,6 +113,8 @@ class ArkDialect(TaskDialect):
         if isinstance(error, dict) and state is not JobState.SUCCEEDED:
             message = str(error["message"]) if error.get("message") else None
             code = str(error["code"]) if error.get("code") else None
+            if state is JobState.FAILED:
+                message, code = self.failure(message, code)
         return JobStatus(
             request_id=ref.request_id, state=state, raw_status=raw, error=message, error_type=code
         )

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 from airflow_provider_seedance.client.errors import (
+    CONTENT_REJECTED,
     FieldError,
     SeedanceAPIError,
     SeedanceNotFoundError,
@@ -46,6 +47,7 @@ from airflow_provider_seedance.client.platforms.http import (
     parse_retry_after,
     same_origin,
 )
+from airflow_provider_seedance.client.platforms.moderation import classify, status_error
 
 #: ``Dialect`` is this module's own; the HTTP names are re-exported from ``http.py`` for the
 #: modules that import them from here (the transport, the retry policy, tests, benchmarks).
@@ -278,8 +280,20 @@ class Dialect(ABC):
         return None, None
 
     def error_from_response(self, op: Operation, response: HttpResponse) -> SeedanceAPIError:
-        """Map an HTTP error response to the shared error hierarchy (``error_mapping.py``)."""
-        return error_from_response(self.label, op, response, *self.error_details(response))
+        """Map an HTTP error response to the shared error hierarchy (``error_mapping.py``); a
+        submit refused for its content is a :class:`~.errors.SeedanceSubmitContentRejected`."""
+        detail, error_type = self.error_details(response)
+        refusal = classify(error_type, detail) if response.status_code in (400, 422) else None
+        return error_from_response(self.label, op, response, detail, error_type, refusal)
+
+    def failure(self, message: str | None, code: str | None) -> tuple[str | None, str | None]:
+        """A failed job's ``(error, error_type)`` for its :class:`JobStatus`: as given, unless
+        they show a moderation refusal (``moderation.py``); then the error names the platform's
+        code and the refused input and the type is ``content_rejected`` (never retried)."""
+        refusal = classify(code, message)
+        if refusal is None:
+            return message, code
+        return status_error(refusal, message), CONTENT_REJECTED
 
 
 def _what(response: HttpResponse) -> str:

@@ -17,7 +17,7 @@ import re
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from airflow_provider_seedance.client.errors import SeedanceProtocolError
+from airflow_provider_seedance.client.errors import SeedanceJobContentRejected, SeedanceProtocolError
 from airflow_provider_seedance.client.models import (
     CancelOutcome,
     JobRef,
@@ -28,8 +28,10 @@ from airflow_provider_seedance.client.models import (
     VideoOutput,
 )
 from airflow_provider_seedance.client.platforms.base import Dialect
+from airflow_provider_seedance.client.platforms.error_mapping import content_rejected_message
 from airflow_provider_seedance.client.platforms.http import HttpRequest, HttpResponse, Operation, same_origin
 from airflow_provider_seedance.client.platforms.json_fields import nonempty_str
+from airflow_provider_seedance.client.platforms.moderation import classify
 
 APP_ID = "bytedance/seedance-2.0"
 ENDPOINTS = {
@@ -143,12 +145,10 @@ class FalDialect(Dialect):
                 state = JobState.FAILED
             else:
                 state = JobState.SUCCEEDED
-            return JobStatus(
-                state=state,
-                error=error if isinstance(error, str) else (None if error is None else str(error)[:500]),
-                error_type=error_type,
-                **common,
-            )
+            error_text = error if isinstance(error, str) else (None if error is None else str(error)[:500])
+            if state is JobState.FAILED:
+                error_text, error_type = self.failure(error_text, error_type)
+            return JobStatus(state=state, error=error_text, error_type=error_type, **common)
         raise SeedanceProtocolError(
             f"fal.ai reported an unknown status {raw!r} for request {ref.request_id}; expected IN_QUEUE, "
             "IN_PROGRESS or COMPLETED",
@@ -160,6 +160,19 @@ class FalDialect(Dialect):
         return HttpRequest("GET", self._response_url(ref))
 
     def parse_result(self, ref: JobRef, response: HttpResponse) -> JobResult:
+        if response.status_code in (400, 422):
+            # A content_policy_violation shows up only here, once the job ran (the status said
+            # COMPLETED): the job failed for its content, and fetching again changes nothing.
+            detail, error_type = self.error_details(response)
+            refusal = classify(error_type, detail)
+            if refusal is not None:
+                raise SeedanceJobContentRejected(
+                    content_rejected_message(self.label, refusal, detail, f"of request {ref.request_id}"),
+                    request_id=ref.request_id,
+                    error=detail,
+                    refused_input=refusal.refused_input,
+                    platform_code=refusal.code,
+                )
         if response.status_code != 200:
             raise self.error_from_response(Operation.RESULT, response)
         data = response.json_object(self.label, "result")

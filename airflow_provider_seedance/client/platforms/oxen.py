@@ -99,12 +99,14 @@ class OxenDialect(TaskDialect):
 
     # -- status and result (the same GET) ------------------------------------------------
     def task_status(self, ref: JobRef, data: dict[str, Any], raw: str, state: JobState) -> JobStatus:
-        error = data.get("error_message") or data.get("error")
+        raw_error = data.get("error_message") or data.get("error")
+        error = str(raw_error) if raw_error and state is not JobState.SUCCEEDED else None
+        error_type = None
+        if state is JobState.FAILED:
+            # Parameter errors and moderation refusals both arrive late, as a failed generation.
+            error, error_type = self.failure(error, None)
         return JobStatus(
-            request_id=ref.request_id,
-            state=state,
-            raw_status=raw,
-            error=str(error) if error and state is not JobState.SUCCEEDED else None,
+            request_id=ref.request_id, state=state, raw_status=raw, error=error, error_type=error_type
         )
 
     def video_url(self, data: dict[str, Any]) -> object:
