@@ -23,6 +23,7 @@ status codes only, and :func:`redact` is applied to every body excerpt as a seco
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,59 @@ class SeedanceJobFailed(SeedanceError):
         self.request_id = request_id
         self.error = error
         self.error_type = error_type
+
+
+#: :attr:`JobStatus.error_type` (and :attr:`SeedanceJobFailed.error_type`) of a job the platform
+#: refused for its content: the same inputs would be refused (and maybe billed) again.
+CONTENT_REJECTED = "content_rejected"
+
+
+class SeedanceContentRejected(SeedanceError):
+    """The platform refused the request's content (moderation). Catch this one class for every
+    refusal: at submit (:class:`SeedanceSubmitContentRejected`) or once the job ran
+    (:class:`SeedanceJobContentRejected`). Never retried: the same inputs are refused again.
+
+    ``refused_input`` names what was refused where the platform says (``"prompt"``,
+    ``"image"``, ``"video"``, ``"audio"``), else None; ``platform_code`` is the platform's own
+    code (``InputImageSensitiveContentDetected``, ``content_policy_violation``, ...).
+    """
+
+    refused_input: str | None = None
+    platform_code: str | None = None
+
+
+class SeedanceSubmitContentRejected(SeedanceContentRejected, SeedanceRequestRejected):
+    """The submit was refused for its content (HTTP 400/422); no job was created."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        refused_input: str | None = None,
+        platform_code: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.refused_input = refused_input
+        self.platform_code = platform_code
+
+
+class SeedanceJobContentRejected(SeedanceContentRejected, SeedanceJobFailed):
+    """The job ran and the platform refused its content (a moderated failed job, or fal's
+    ``content_policy_violation`` when its result is fetched)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_id: str,
+        error: str | None = None,
+        refused_input: str | None = None,
+        platform_code: str | None = None,
+    ) -> None:
+        super().__init__(message, request_id=request_id, error=error, error_type=CONTENT_REJECTED)
+        self.refused_input = refused_input
+        self.platform_code = platform_code
 
 
 class SeedanceAmbiguousSubmitError(SeedanceError):

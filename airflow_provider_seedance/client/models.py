@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -86,10 +87,22 @@ INPUT_FIELDS: tuple[str, ...] = (
 )
 
 
+def _is_space_or_control(ch: str) -> bool:
+    """Whitespace (any Unicode kind), a control or format character (``\\x00``, DEL, U+200B...),
+    or a line/paragraph separator: never part of a URL sent to a platform."""
+    return ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Zs")
+
+
 def _url_problem(field: str, index: int, url: object) -> str | None:
     """Return why ``url`` is not acceptable in ``field``, or None when it is."""
     if not isinstance(url, str) or not url.strip():
         return f"item {index} must be a non-empty URL string"
+    bad = next((i for i, ch in enumerate(url) if _is_space_or_control(ch)), None)
+    if bad is not None:
+        return (
+            f"item {index} contains whitespace or a control character ({url[bad]!r} at position {bad}); "
+            "percent-encode it (%20) or remove it"
+        )
     if url.startswith("data:"):
         mime = url[5:].split(";", 1)[0].split(",", 1)[0].strip().lower()
         if mime not in _MIME_TYPES[field]:

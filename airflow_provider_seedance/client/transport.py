@@ -21,6 +21,7 @@ from airflow_provider_seedance.client.errors import (
     SeedanceAmbiguousSubmitError,
     SeedanceAPIError,
     SeedanceError,
+    SeedanceProtocolError,
     SeedanceServerError,
     SeedanceTransportError,
     SeedanceValidationError,
@@ -80,6 +81,7 @@ class _ClientBase:
         base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
+        allow_fallbacks: bool = False,
     ) -> None:
         if not api_key:
             raise SeedanceValidationError(
@@ -89,7 +91,7 @@ class _ClientBase:
                     )
                 ]
             )
-        self.dialect: Dialect = get_dialect(platform, base_url)
+        self.dialect: Dialect = get_dialect(platform, base_url, allow_fallbacks=allow_fallbacks)
         self.platform = platform
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
@@ -138,7 +140,18 @@ class _ClientBase:
 
     def _parse(self, op: Operation, response: HttpResponse, parse: Callable[[HttpResponse], T]) -> T:
         try:
-            return parse(response)
+            try:
+                return parse(response)
+            except SeedanceError:
+                raise
+            except Exception as exc:
+                # Last guard: whatever a parser trips over in an answer is a protocol error,
+                # never a bare TypeError / RecursionError leaving the client (issue 10, defect 8).
+                raise SeedanceProtocolError(
+                    f"{self.dialect.label} answered {op.value} with HTTP {response.status_code} and a "
+                    f"body this client cannot read ({type(exc).__name__}): {response.excerpt()!r}",
+                    status_code=response.status_code,
+                ) from None
         except SeedanceError as exc:
             # A platform may echo the key in an error body ("invalid key sk-..."): scrub it.
             self._scrub(exc)
