@@ -20,9 +20,11 @@ into a resumable upload (``blob.open("wb")``, constant memory) and guarantees:
   ``replace=True``, the generation that was inspected), so a concurrent writer is never
   overwritten. After verification the object's metadata gets ``seedance-crc32c``: a retry that
   finds an object from the same platform job whose GCS checksum equals that recorded value is
-  done without downloading or uploading anything. Any other existing object is compared by
-  checksum (streaming the video once, without uploading); different content raises
-  :class:`ObjectExistsError` and the object is left untouched, unless ``replace=True``.
+  done without downloading or uploading anything. An object that records another job
+  (another ``seedance-platform`` or ``seedance-request-id``) is never taken for ours, even with
+  identical bytes: :class:`ObjectExistsError`, left untouched, unless ``replace=True``. Any other
+  existing object (no record of a job) is compared by checksum (streaming the video once, without
+  uploading); different content raises :class:`ObjectExistsError` likewise.
 
 google-cloud-storage is imported only inside functions.
 """
@@ -232,6 +234,16 @@ class GCSVideoArchiver:
             and self.metadata.get(REQUEST_ID_KEY) is not None
         )
 
+    @staticmethod
+    def _recorded_job_of(meta: Mapping[str, str] | None) -> tuple[str | None, str | None] | None:
+        """``(platform, request id)`` a metadata dict records, or None when it records neither."""
+        meta = meta or {}
+        platform, request_id = meta.get(PLATFORM_KEY), meta.get(REQUEST_ID_KEY)
+        return None if platform is None and request_id is None else (platform, request_id)
+
+    def _recorded_job(self, blob: storage.Blob) -> tuple[str | None, str | None] | None:
+        return self._recorded_job_of(blob.metadata)
+
     def _done(self, blob: storage.Blob, *, uploaded: bool) -> ArchiveResult:
         return ArchiveResult(
             bucket=self.bucket_name,
@@ -263,6 +275,14 @@ class GCSVideoArchiver:
         if self.replace and generation is not None:
             log.info("%s exists (generation %s); replace=True, overwriting it", self.uri, generation)
             return generation
+        if self._recorded_job(existing) not in (None, self._recorded_job_of(self.metadata)):
+            # Another job's archive, even with identical bytes: never "already archived" for us.
+            platform, request_id = self._recorded_job(existing) or (None, None)
+            raise ObjectExistsError(
+                f"{self.uri} already exists and was archived for another Seedance job (platform "
+                f"{platform}, request {request_id}); it was left untouched. Choose another "
+                "object_name, or pass replace=True to overwrite it."
+            )
         if known is None and source.expected_size is not None and existing.size != source.expected_size:
             raise self._exists_error(
                 existing, f"its size is {existing.size} bytes, the video's is {source.expected_size}"

@@ -31,7 +31,7 @@ from airflow_provider_seedance.client.gcs import (
     stat_object,
     truncate_utf8,
 )
-from airflow_provider_seedance.client.media import MediaSource
+from airflow_provider_seedance.client.media import MediaSource, MediaURLPolicy
 from airflow_provider_seedance.emulator.gcs import GCSEmulator
 from tests.support.media_server import MediaServer
 from tests.support.retry import NO_WAIT
@@ -61,6 +61,7 @@ def archiver(
 def archive(
     arch: GCSVideoArchiver, http: httpx.Client, source: MediaSource, max_attempts: int = 3
 ) -> ArchiveResult:
+    source.policy = MediaURLPolicy(allow_local=True)  # the media server is on 127.0.0.1
     return arch.archive(http, source, retry=dataclasses.replace(NO_WAIT, max_attempts=max_attempts))
 
 
@@ -384,3 +385,122 @@ def test_signed_url_is_v4_short_lived_and_signed_with_the_service_account_key(
     assert query["X-Goog-Expires"] == ["600"]
     assert query["X-Goog-Credential"][0].startswith(email + "/")
     assert len(query["X-Goog-Signature"][0]) == 512  # hex of a 2048-bit RSA signature
+
+
+# -- money paths: each test fails when the line it guards is removed ---------------------------------
+
+
+def test_post_upload_crc32c_check_catches_corruption_on_its_own(
+    media_server: MediaServer,
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+    http: httpx.Client,
+    gcs_emulator: GCSEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The upload library's own checksum is switched off: only the archiver's check is left."""
+    real_open = storage.Blob.open
+
+    def open_without_library_checksum(self: storage.Blob, *args: object, **kwargs: object) -> object:
+        kwargs["checksum"] = None
+        return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(storage.Blob, "open", open_without_library_checksum)
+    url = media_server.add("v1", size=CHUNK + 5)
+    gcs_emulator.add_fault("corrupt_upload")
+
+    with pytest.raises(ChecksumMismatchError, match=r"GCS reports crc32c .* corrupt object was deleted"):
+        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK + 5))
+
+    assert gcs_emulator.stats()["corrupted_uploads"] >= 1
+    assert gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4") is None
+
+
+@pytest.mark.parametrize(
+    "owner",
+    [
+        {"seedance-platform": "fal", "seedance-request-id": "req-OTHER"},
+        {"seedance-platform": "oxen", "seedance-request-id": "req-1"},
+    ],
+    ids=["other_request_id", "other_platform"],
+)
+def test_an_object_archived_for_another_job_is_never_taken_as_already_archived(
+    media_server: MediaServer,
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+    http: httpx.Client,
+    owner: dict[str, str],
+) -> None:
+    """Same bytes, same verified crc32c -- but another job's archive: not ours, left untouched."""
+    url = media_server.add("v1", size=CHUNK)
+    content = media_server.content("v1")
+    blob = gcs_client.bucket(gcs_bucket).blob("clips/a.mp4")
+    blob.metadata = {**owner, VERIFIED_CRC32C_KEY: crc(content)}
+    blob.upload_from_string(content, if_generation_match=0)
+    before = gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4")
+    assert before.crc32c == crc(content)
+
+    with pytest.raises(ObjectExistsError, match=r"archived for another Seedance job"):
+        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK))
+
+    after = gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4")
+    assert (after.generation, after.metadata) == (before.generation, before.metadata)
+    assert media_server.gets("v1") == []  # refused on its record alone, before any download
+
+
+def test_chunked_download_shorter_than_file_size_is_refused_and_nothing_is_finalized(
+    media_server: MediaServer,
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+    http: httpx.Client,
+    gcs_emulator: GCSEmulator,
+) -> None:
+    """No Content-Length: only the platform's file_size can tell that the body is short."""
+    url = media_server.add("v1", size=3 * CHUNK)
+    media_server.add_fault("chunked_short", times=2)
+    before = gcs_emulator.stats()
+
+    with pytest.raises(SeedanceIncompleteDownloadError, match=r"received 393216 bytes, the platform's"):
+        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, 3 * CHUNK), max_attempts=2)
+
+    assert media_server.gets("v1") == [200, 200]
+    assert gcs_emulator.stats()["objects_written"] == before["objects_written"]
+    assert gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4") is None
+
+
+def test_a_link_answering_410_is_refreshed_once_and_the_archive_succeeds(
+    media_server: MediaServer, gcs_client: storage.Client, gcs_bucket: str, http: httpx.Client
+) -> None:
+    url = media_server.add("v1", size=CHUNK)
+    media_server.add_fault("status", code=410)
+    calls: list[str] = []
+
+    def refresh() -> tuple[str, int | None]:
+        calls.append("refresh")
+        return media_server.fresh_url("v1"), CHUNK
+
+    result = archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK, refresh=refresh))
+
+    assert result.uploaded
+    assert calls == ["refresh"]
+    assert media_server.gets("v1") == [410, 200]
+    assert gcs_client.bucket(gcs_bucket).blob("clips/a.mp4").download_as_bytes() == media_server.content("v1")
+
+
+def test_a_link_answering_410_again_after_its_refresh_fails_without_a_second_refresh(
+    media_server: MediaServer, gcs_client: storage.Client, gcs_bucket: str, http: httpx.Client
+) -> None:
+    url = media_server.add("v1", size=CHUNK)
+    media_server.add_fault("status", code=410, times=3)
+    calls: list[str] = []
+
+    def refresh() -> tuple[str, int | None]:
+        calls.append("refresh")
+        return media_server.fresh_url("v1"), CHUNK
+
+    with pytest.raises(SeedanceDownloadError, match="HTTP 410") as info:
+        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK, refresh=refresh))
+    assert info.value.expired
+    assert calls == ["refresh"]
+    assert media_server.gets("v1") == [410, 410]
+    assert gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4") is None

@@ -7,11 +7,13 @@ given bytes or a deterministic pattern of a given size generated while streaming
 video never sits in memory). Tokens expire on demand (403, like a signed URL after 24 h).
 Faults, consumed in order by successful-token GETs: ``status`` (answer ``code``), ``truncate``
 (announce the full ``Content-Length`` but send half the body, then close), ``short_length``
-(announce and send only half: a complete response that disagrees with the platform's size).
+(announce and send only half: a complete response that disagrees with the platform's size),
+``chunked_short`` (no ``Content-Length``: a well-formed chunked body of only half the bytes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections.abc import Iterator
@@ -158,6 +160,17 @@ class MediaServer:
         self.log.append((name, 200))
         handler.send_response(200)
         handler.send_header("Content-Type", "video/mp4")
+        if fault and fault["kind"] == "chunked_short":
+            handler.send_header("Transfer-Encoding", "chunked")
+            handler.end_headers()
+            body = self.content(name)[: video.size // 2]
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                for i in range(0, len(body), BLOCK):
+                    piece = body[i : i + BLOCK]
+                    handler.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                handler.wfile.write(b"0\r\n\r\n")  # a complete, well-formed (short) body
+            handler.close_connection = True
+            return
         handler.send_header("Content-Length", str(announced))
         handler.end_headers()
         sent = 0
