@@ -13,6 +13,9 @@ into a resumable upload (``blob.open("wb")``, constant memory) and guarantees:
 
 * **Nothing partial.** The upload is finalized only after the download delivered exactly the
   announced number of bytes; a broken download abandons the upload session, so no object appears.
+  A body whose first bytes cannot start a ``content_type`` video (MP4/MOV, WebM/MKV: an error
+  page or garbage served as ``200 video/mp4``) is refused before anything is written (a
+  retryable :class:`SeedanceDownloadError`).
 * **Verified.** The CRC32C computed while streaming must equal the ``crc32c`` GCS reports for the
   new object (and the size must match); otherwise the new generation is deleted and
   :class:`ChecksumMismatchError` is raised.
@@ -37,17 +40,24 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 
-from airflow_provider_seedance.client.errors import ChecksumMismatchError, GCSArchiveError, ObjectExistsError
+from airflow_provider_seedance.client.errors import (
+    ChecksumMismatchError,
+    GCSArchiveError,
+    ObjectExistsError,
+    SeedanceDownloadError,
+)
 from airflow_provider_seedance.client.media import (
     DEFAULT_CHUNK_SIZE,
     DownloadStream,
     MediaSource,
+    looks_like_video,
     run_download_attempts,
+    safe_url,
 )
 from airflow_provider_seedance.client.retry import DOWNLOAD_RETRY, RetryPolicy
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
     from datetime import timedelta
 
     import google.auth.credentials
@@ -309,8 +319,21 @@ class GCSVideoArchiver:
             "choose another object_name, or pass replace=True to overwrite it."
         )
 
+    def _chunks(self, stream: DownloadStream, chunk_size: int) -> Iterator[bytes]:
+        """The stream's chunks; the first must look like a ``content_type`` video (a retryable error)."""
+        first = True
+        for chunk in stream.iter_chunks(chunk_size):
+            if first and not looks_like_video(chunk, self.content_type):
+                raise SeedanceDownloadError(
+                    f"Download of {safe_url(stream.url)} does not look like a {self.content_type} video "
+                    f"(its first bytes are {chunk[:8]!r}); nothing was written",
+                    retryable=True,
+                )
+            first = False
+            yield chunk
+
     def _hash_only(self, stream: DownloadStream) -> tuple[str, int]:
-        for _ in stream.iter_chunks(self.chunk_size):
+        for _ in self._chunks(stream, self.chunk_size):
             pass
         return stream.crc32c, stream.size
 
@@ -331,7 +354,7 @@ class GCSVideoArchiver:
             timeout=self.timeout,
         )
         try:
-            for chunk in stream.iter_chunks(min(self.chunk_size, DEFAULT_CHUNK_SIZE)):
+            for chunk in self._chunks(stream, min(self.chunk_size, DEFAULT_CHUNK_SIZE)):
                 writer.write(chunk)
         except (PreconditionFailed, InvalidResponse) as exc:
             with contextlib.suppress(Exception):

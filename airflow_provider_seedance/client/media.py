@@ -156,6 +156,26 @@ class MediaURLPolicy:
             )
 
 
+#: ISO base media (MP4, MOV) box types that can open a file, at bytes 4..8.
+_ISO_BMFF_FIRST_BOXES = frozenset({b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"uuid"})
+_MATROSKA_MAGIC = b"\x1a\x45\xdf\xa3"  # WebM, MKV
+#: Content types whose signature :func:`looks_like_video` knows; others are not sniffed.
+SNIFFED_TYPES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska")
+
+
+def looks_like_video(head: bytes, content_type: str) -> bool:
+    """Whether the first bytes of a body can start a ``content_type`` video (True if not sniffed).
+
+    Catches a 2xx answer whose body is an error page or garbage while its headers claim a video.
+    """
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind not in SNIFFED_TYPES:
+        return True
+    if kind in ("video/webm", "video/x-matroska"):
+        return head.startswith(_MATROSKA_MAGIC)
+    return len(head) >= 8 and head[4:8] in _ISO_BMFF_FIRST_BOXES
+
+
 def safe_url(url: str) -> str:
     """``url`` without its query string and fragment, for logs and error messages."""
     parts = urlsplit(url)

@@ -504,3 +504,21 @@ def test_a_link_answering_410_again_after_its_refresh_fails_without_a_second_ref
     assert calls == ["refresh"]
     assert media_server.gets("v1") == [410, 410]
     assert gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4") is None
+
+
+def test_a_200_video_mp4_answer_whose_body_is_not_a_video_is_never_archived(
+    media_server: MediaServer,
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+    http: httpx.Client,
+    gcs_emulator: GCSEmulator,
+) -> None:
+    """No file_size to check against (Oxen, AIHubMax, Ark): the bytes themselves must be a video."""
+    url = media_server.add("v1", data=b"<html>Service busy, try later</html>")
+    before = gcs_emulator.stats()
+    with pytest.raises(SeedanceDownloadError, match=r"does not look like a video/mp4 video") as info:
+        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url), max_attempts=2)
+    assert info.value.retryable
+    assert media_server.gets("v1") == [200, 200]
+    assert gcs_emulator.stats()["objects_written"] == before["objects_written"]
+    assert gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4") is None

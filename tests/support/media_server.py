@@ -3,7 +3,8 @@
 Conftests expose its :func:`media_server` fixture by importing it.
 
 It serves ``/media/<name>?token=<t>`` from a background thread on 127.0.0.1. Content is either
-given bytes or a deterministic pattern of a given size generated while streaming (so a 200 MB
+given bytes or a deterministic pattern of a given size (starting with an MP4 ``ftyp`` box)
+generated while streaming (so a 200 MB
 video never sits in memory). Tokens expire on demand (403, like a signed URL after 24 h).
 Faults, consumed in order by successful-token GETs: ``status`` (answer ``code``), ``truncate``
 (announce the full ``Content-Length`` but send half the body, then close), ``short_length``
@@ -27,6 +28,10 @@ import pytest
 BLOCK = 1024 * 1024
 
 
+#: What every generated video starts with: an MP4 ``ftyp`` box, so it passes the archiver's sniff.
+MP4_HEAD = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+
+
 def pattern_block(name: str) -> bytes:
     """A 1 MiB block that differs per name."""
     seed = hashlib.sha256(name.encode()).digest()
@@ -35,10 +40,12 @@ def pattern_block(name: str) -> bytes:
 
 def iter_pattern(name: str, size: int) -> Iterator[bytes]:
     block = pattern_block(name)
+    first = MP4_HEAD + block[len(MP4_HEAD) :]
     left = size
     while left > 0:
         n = min(left, BLOCK)
-        yield block if n == BLOCK else block[:n]
+        chunk, first = first, block
+        yield chunk if n == BLOCK else chunk[:n]
         left -= n
 
 
