@@ -38,12 +38,12 @@ import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_seedance.client.errors import SeedanceError
+from airflow_provider_seedance.emulator.gcs import GCSEmulator
 from airflow_provider_seedance.emulator.testing import EmulatorHandle
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.operators.seedance import STATE_KEY, SeedanceReferenceToVideoOperator
 from airflow_provider_seedance.transfers.seedance_to_gcs import SeedanceToGCSOperator
 from tests.operators.conftest import FakeTaskStateStore, FakeTI
-from airflow_provider_seedance.emulator.gcs import GCSEmulator
 from tests.support.retry import NO_WAIT
 
 PLATFORMS = ("fal", "oxen", "aihubmax", "byteplus")
