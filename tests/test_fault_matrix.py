@@ -44,6 +44,7 @@ from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.operators.seedance import STATE_KEY, SeedanceReferenceToVideoOperator
 from airflow_provider_seedance.transfers.seedance_to_gcs import SeedanceToGCSOperator
 from tests.operators.conftest import FakeTaskStateStore, FakeTI
+from tests.operators.test_seedance_operator import INPUTS
 from tests.support.retry import NO_WAIT
 
 PLATFORMS = ("fal", "oxen", "aihubmax", "byteplus")
@@ -54,13 +55,6 @@ FAULTS = ("429", "5xx", "timeout", "drop", "truncated", "expired link", "garbage
 TIMEOUT = 0.4
 #: Tries of each task, as with ``retries=2``.
 TRIES = 3
-INPUTS: dict[str, Any] = {
-    "prompt": "A corgi surfs a wave at golden hour, styled like @Image1",
-    "image_urls": ["https://cdn.example.com/brand/style.png"],
-    "duration": 5,
-    "aspect_ratio": "16:9",
-    "seed": 7,
-}
 
 #: The emulator's fault for each fault name (Seedance routes: submit, poll, result, download).
 SEEDANCE_FAULTS: dict[str, dict[str, Any]] = {
