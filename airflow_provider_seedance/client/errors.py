@@ -11,8 +11,9 @@ Callers catch what they can act on:
 * :class:`SeedanceJobFailed` -- the job ran and the platform reports it failed.
 * :class:`SeedanceAmbiguousSubmitError` -- the submit request was sent but no answer came back;
   a job may or may not exist and **must not be re-sent blindly**.
-* :class:`SeedanceDownloadError` (and :class:`SeedanceIncompleteDownloadError`) -- fetching a
-  generated video from its media URL failed; ``expired`` says a fresh URL may help.
+* :class:`SeedanceDownloadError` (and :class:`SeedanceIncompleteDownloadError`,
+  :class:`MediaURLRefusedError`) -- fetching a generated video from its media URL failed;
+  ``expired`` says a fresh URL may help.
 * :class:`GCSArchiveError` (and :class:`ObjectExistsError`, :class:`ChecksumMismatchError`) --
   writing a video into Google Cloud Storage failed.
 
@@ -227,6 +228,17 @@ class SeedanceIncompleteDownloadError(SeedanceDownloadError):
         super().__init__(message, retryable=True)
         self.received = received
         self.expected = expected
+
+
+class MediaURLRefusedError(SeedanceDownloadError):
+    """A media URL breaks the download policy (not https, or a local/private address); nothing was fetched.
+
+    :param field: The input the URL came from (``video.url``, or ``video.url (redirect)``).
+    """
+
+    def __init__(self, message: str, *, field: str = "video.url") -> None:
+        super().__init__(f"{field}: {message}", retryable=False)
+        self.field = field
 
 
 class GCSArchiveError(SeedanceError):

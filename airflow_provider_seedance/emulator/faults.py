@@ -13,6 +13,8 @@ Transport kinds are applied to a matching HTTP request by :mod:`.middleware`:
 * ``drop``: process the request, then close the connection without answering.
 * ``truncate``: process the request, send the headers (with the full ``Content-Length``) and
   only part of the body, then close the connection.
+* ``garbage``: process the request, keep its status and headers, but replace the body with
+  bytes that are neither JSON nor a video (``Content-Length`` adjusted): a 2xx nobody can parse.
 
 Job kinds are consumed when a matching *submit* route creates a job:
 
@@ -31,7 +33,7 @@ from typing import Any
 
 from airflow_provider_seedance.emulator.routes import ROUTE_NAMES
 
-TRANSPORT_KINDS = ("status", "delay", "drop", "truncate")
+TRANSPORT_KINDS = ("status", "delay", "drop", "truncate", "garbage")
 JOB_KINDS = ("fail_job", "never_finish")
 KINDS = TRANSPORT_KINDS + JOB_KINDS
 

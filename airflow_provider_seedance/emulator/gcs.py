@@ -11,7 +11,9 @@ in memory) with a thin layer that closes the gaps measured in
 * Custom metadata values that are not Latin-1 (a prompt in Chinese) no longer crash downloads.
 * Test controls under ``/_strict/``: ``POST /_strict/faults`` ``{"kind": "corrupt_upload",
   "times": 1}`` flips one byte of the next finalized upload (the server then reports a checksum
-  of the corrupted bytes, as a faulty network path would); ``GET /_strict/stats`` counts upload
+  of the corrupted bytes, as a faulty network path would); kinds ``upload_429`` /
+  ``upload_503`` answer that status to the next resumable chunk (not stored), ``upload_delay``
+  holds the next chunk 1 s before storing it; ``GET /_strict/stats`` counts upload
   sessions and written objects; ``DELETE /_strict/faults`` clears faults.
 
 **Needs** the ``test`` extra: the server needs ``gcp-storage-emulator``, :meth:`GCSEmulator.client`
@@ -207,6 +209,22 @@ def install_strict_layer(state: _StrictState) -> None:
         state.stats["objects_written"] += 1
         return orig_finalize(response, storage, obj, data, upload_id)
 
+    orig_chunk = objects._handle_resumable_chunk
+
+    def handle_resumable_chunk(response: Any, storage: Any, upload_id: str, chunk: bytes, parsed: Any) -> Any:
+        for code in (429, 503):
+            if state.take_fault(f"upload_{code}"):
+                from http import HTTPStatus
+
+                state.stats["failed_chunks"] = state.stats.get("failed_chunks", 0) + 1
+                response.status = HTTPStatus(code)
+                response.json({"error": {"code": code, "message": f"injected upload_{code}"}})
+                return None  # the chunk is not stored; the client must re-send it
+        if state.take_fault("upload_delay"):
+            time.sleep(1.0)  # longer than the client's timeout in the fault matrix
+        return orig_chunk(response, storage, upload_id, chunk, parsed)
+
+    objects._handle_resumable_chunk = handle_resumable_chunk
     objects._media_upload = checked(objects._media_upload, query_name)
     objects._multipart_upload = checked(objects._multipart_upload, multipart_name)
     objects._create_resumable_upload = create_resumable_upload
@@ -319,7 +337,8 @@ class GCSEmulator:
         return name
 
     def add_fault(self, kind: str, *, times: int = 1) -> None:
-        """Arm a fault: ``corrupt_upload`` flips a byte of the next finalized upload(s)."""
+        """Arm a fault: ``corrupt_upload`` flips a byte of the next finalized upload(s);
+        ``upload_429`` / ``upload_503`` fail the next resumable chunk(s); ``upload_delay`` holds one 1 s."""
         httpx.post(
             f"{self.url}/_strict/faults", json={"kind": kind, "times": times}, timeout=10
         ).raise_for_status()

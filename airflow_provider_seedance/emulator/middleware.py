@@ -36,6 +36,10 @@ def _scheme_only(value: str) -> str:
     return "(malformed)"
 
 
+#: The body a ``garbage`` fault sends instead of the real one.
+GARBAGE_BODY = b"\x00\xffgarbage<html>{not json"
+
+
 class _Stop(Exception):
     """Raised into the app once a fault has taken over the connection."""
 
@@ -102,13 +106,26 @@ class EmulatorMiddleware:
         stopped = False
         sent = 0
         cut: int | None = None
+        garbage = fault is not None and fault.kind == "garbage"
+        garbage_sent = False
 
         async def wrapped_send(message: Message) -> None:
-            nonlocal stopped, sent, cut
+            nonlocal stopped, sent, cut, garbage_sent
             if stopped:
                 raise _Stop
+            if garbage and message["type"] == "http.response.body":
+                if not garbage_sent:
+                    garbage_sent = True
+                    await send({"type": "http.response.body", "body": GARBAGE_BODY, "more_body": False})
+                return  # the real body is swallowed
             if message["type"] == "http.response.start":
                 entry["status_code"] = message["status"]
+                if garbage:
+                    headers = [
+                        (n, v) for n, v in message.get("headers", []) if n.lower() != b"content-length"
+                    ]
+                    headers.append((b"content-length", str(len(GARBAGE_BODY)).encode()))
+                    message = {**message, "headers": headers}
                 if fault is not None and fault.kind == "delay":
                     await asyncio.sleep(fault.delay or 0)
                 elif fault is not None and fault.kind == "drop":

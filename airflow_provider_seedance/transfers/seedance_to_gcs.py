@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_seedance.client.errors import FieldError, ObjectExistsError, SeedanceValidationError
+from airflow_provider_seedance.client.errors import (
+    FieldError,
+    MediaURLRefusedError,
+    ObjectExistsError,
+    SeedanceValidationError,
+)
 from airflow_provider_seedance.client.gcs import (
     DEFAULT_UPLOAD_CHUNK_SIZE,
     PLATFORM_KEY,
@@ -27,7 +32,7 @@ from airflow_provider_seedance.client.gcs import (
     GCSVideoArchiver,
     build_metadata,
 )
-from airflow_provider_seedance.client.media import MediaSource
+from airflow_provider_seedance.client.media import MediaSource, MediaURLPolicy
 from airflow_provider_seedance.client.models import TIERS, JobRef
 from airflow_provider_seedance.client.retry import DOWNLOAD_RETRY
 from airflow_provider_seedance.hooks.gcs import make_storage_client
@@ -213,6 +218,10 @@ class SeedanceToGCSOperator(BaseOperator):
             DOWNLOAD_RETRY, max_attempts=self.max_download_attempts, base_delay=self.download_retry_delay
         )
 
+    def _media_url_policy(self) -> MediaURLPolicy:
+        """Strict (https, public addresses only) unless the Seedance connection's host is local."""
+        return MediaURLPolicy.for_connection(self.hook.config.base_url)
+
     # -- execute --------------------------------------------------------------------------
     def execute(self, context: Context) -> str:
         if not self.bucket_name or not str(self.bucket_name).strip():
@@ -227,6 +236,7 @@ class SeedanceToGCSOperator(BaseOperator):
             source, info = self._source_from_video(result)
         else:
             source, info = self._source_from_request_id(str(self.request_id))
+        source.policy = self._media_url_policy()
         self._lineage_platform = info["platform"]
         self._lineage_request_id = info["request_id"]
 
@@ -250,8 +260,9 @@ class SeedanceToGCSOperator(BaseOperator):
         try:
             with self.hook.get_http_client() as http:
                 archived = archiver.archive(http, source, retry=self._download_retry())
-        except ObjectExistsError as exc:
-            # Retrying cannot help: somebody's archive must not be overwritten silently.
+        except (ObjectExistsError, MediaURLRefusedError) as exc:
+            # Retrying cannot help: somebody's archive must not be overwritten silently, and a
+            # media URL the policy refuses stays refused.
             # (ChecksumMismatchError propagates as is: a retry may well succeed.)
             raise AirflowFailException(str(exc)) from exc
         finally:
