@@ -107,7 +107,7 @@ class AIHubMaxDialect(Dialect):
         task_id = self.require_job_id(
             data.get("id"), response, field="task id", where="the AIHubMax task list"
         )
-        return self.job_ref(task_id, request.tier)
+        return JobRef(platform=self.name, request_id=task_id, tier=request.tier)
 
     # -- status --------------------------------------------------------------------------
     def build_status(self, ref: JobRef) -> HttpRequest:
@@ -159,7 +159,7 @@ class AIHubMaxDialect(Dialect):
     # -- probe ---------------------------------------------------------------------------
     def build_probe(self) -> HttpRequest:
         """A task that cannot exist: 404 with a good key, 401 with a bad one."""
-        return HttpRequest("GET", self._task_url(self.job_ref(_PROBE_ID)))
+        return HttpRequest("GET", self._task_url(JobRef(platform=self.name, request_id=_PROBE_ID)))
 
     # -- errors --------------------------------------------------------------------------
     def error_details(self, response: HttpResponse) -> tuple[str | None, str | None]:

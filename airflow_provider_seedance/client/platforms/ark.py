@@ -124,7 +124,7 @@ class ArkDialect(Dialect):
         task_id = self.require_job_id(
             data.get("id"), response, field="task id", where="the account's task list"
         )
-        return self.job_ref(task_id, request.tier)
+        return JobRef(platform=self.name, request_id=task_id, tier=request.tier)
 
     # -- status --------------------------------------------------------------------------
     def build_status(self, ref: JobRef) -> HttpRequest:

@@ -38,7 +38,6 @@ from airflow_provider_seedance.client.models import (
     JobState,
     JobStatus,
     ReferenceToVideoRequest,
-    Tier,
     VideoOutput,
 )
 
@@ -323,10 +322,6 @@ class Dialect(ABC):
             video=VideoOutput(url=url, content_type="video/mp4", file_name=file_name_from_url(url)),
             seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
         )
-
-    def job_ref(self, request_id: str, tier: Tier = "standard") -> JobRef:
-        """A reference for a job known only by its id."""
-        return JobRef(platform=self.name, request_id=request_id, tier=tier)
 
     def job_url(self, ref: JobRef) -> str | None:
         """A link to the job on the platform's website, where one exists."""

@@ -180,7 +180,7 @@ class FalDialect(Dialect):
 
     # -- probe ---------------------------------------------------------------------------
     def build_probe(self) -> HttpRequest:
-        ref = self.job_ref(_PROBE_REQUEST_ID)
+        ref = JobRef(platform=self.name, request_id=_PROBE_REQUEST_ID)
         return HttpRequest("GET", f"{self._requests_url(ref)}/status")
 
     def job_url(self, ref: JobRef) -> str | None:

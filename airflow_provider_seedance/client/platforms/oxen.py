@@ -97,7 +97,7 @@ class OxenDialect(Dialect):
             field="generation_id",
             where="the Oxen.ai queue",
         )
-        return self.job_ref(generation_id, request.tier)
+        return JobRef(platform=self.name, request_id=generation_id, tier=request.tier)
 
     # -- status --------------------------------------------------------------------------
     def build_status(self, ref: JobRef) -> HttpRequest:
@@ -150,7 +150,7 @@ class OxenDialect(Dialect):
     # -- probe ---------------------------------------------------------------------------
     def build_probe(self) -> HttpRequest:
         """The status of an all-zero generation id: 404 with a good key, 401 with a bad one."""
-        return HttpRequest("GET", self._generation_url(self.job_ref(_PROBE_ID)))
+        return HttpRequest("GET", self._generation_url(JobRef(platform=self.name, request_id=_PROBE_ID)))
 
     # -- errors --------------------------------------------------------------------------
     def error_details(self, response: HttpResponse) -> tuple[str | None, str | None]:
