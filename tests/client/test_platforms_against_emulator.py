@@ -21,7 +21,7 @@ from airflow_provider_seedance.client.retry import NO_WAIT
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.operators.seedance import SeedanceReferenceToVideoOperator
 from tests.client.helpers import ClientFacade, policy, simple_request
-from tests.operators.conftest import FakeTaskStateStore, FakeTI
+from tests.support.tasks import FakeTaskStateStore, FakeTI
 
 EmulatorHandle = Any  # airflow_provider_seedance.emulator.testing.EmulatorHandle
 
