@@ -51,6 +51,9 @@ XCOM_JOB_URL_KEY = "seedance_job_url"
 #: How long the job id is kept in the task state store.
 STATE_RETENTION = timedelta(days=7)
 
+#: The validated request and its cost estimate, made once per execute.
+_Prepared = tuple[ReferenceToVideoRequest, CostEstimate]
+
 PHASE_SUBMITTING = "submitting"
 PHASE_SUBMITTED = "submitted"
 PHASE_AMBIGUOUS = "ambiguous"
@@ -208,7 +211,7 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
     def hook(self) -> SeedanceHook:
         return SeedanceHook(seedance_conn_id=self.seedance_conn_id)
 
-    def _request_and_estimate(self) -> tuple[ReferenceToVideoRequest, CostEstimate]:
+    def _request_and_estimate(self) -> _Prepared:
         """Validate the rendered inputs for this platform and estimate the cost: once per execute."""
         try:
             request = self.hook.build_request(**self._inputs())
@@ -378,12 +381,7 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
             raise AirflowException(str(exc)) from exc
         return self._finish(context, job_event)
 
-    def _finish(
-        self,
-        context: Context,
-        event: JobEvent,
-        prepared: tuple[ReferenceToVideoRequest, CostEstimate] | None = None,
-    ) -> dict[str, Any]:
+    def _finish(self, context: Context, event: JobEvent, prepared: _Prepared | None = None) -> dict[str, Any]:
         """End the wait, sync or deferred: the result on success; else fail, cancelling a job that may run.
 
         The one place that cancels a job whose wait timed out or failed (the trigger never does).
@@ -401,12 +399,7 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
         self._write_state(context, PHASE_FAILED, ref)
         raise AirflowException(message)
 
-    def _complete(
-        self,
-        context: Context,
-        ref: JobRef,
-        prepared: tuple[ReferenceToVideoRequest, CostEstimate] | None = None,
-    ) -> dict[str, Any]:
+    def _complete(self, context: Context, ref: JobRef, prepared: _Prepared | None = None) -> dict[str, Any]:
         request, estimate = prepared or self._request_and_estimate()
         result = self.hook.get_result(ref)
         self._write_state(context, PHASE_SUCCEEDED, ref)

@@ -40,22 +40,14 @@ def test_new_platform_log_lines_are_logged_once() -> None:
     assert lines == ["Seedance job req-1 log: rendering 50%"]
 
 
-@pytest.mark.parametrize(
-    ("state", "expected"),
-    [
-        (JobState.SUCCEEDED, EventStatus.SUCCESS),
-        (JobState.FAILED, EventStatus.FAILED),
-        (JobState.EXPIRED, EventStatus.FAILED),
-        (JobState.CANCELLED, EventStatus.CANCELLED),
-    ],
-)
-def test_terminal_states_end_with_one_event(state: JobState, expected: EventStatus) -> None:
+@pytest.mark.parametrize("state", [s for s in JobState if s.is_terminal])
+def test_terminal_states_end_with_one_event(state: JobState) -> None:
     poller = Poller(ref=REF, end_time=100.0, poll_interval=5.0)
     _, event = poller.observe(
         status(state, raw="COMPLETED", error="boom" if state is JobState.FAILED else None)
     )
     assert event is not None
-    assert event.status is expected
+    assert event.status is EventStatus.for_state(state)
     assert event.job == REF
     assert event.remote_state == "COMPLETED"
     json.dumps(event.to_payload())
