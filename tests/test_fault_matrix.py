@@ -43,9 +43,9 @@ from airflow_provider_seedance.emulator.testing import EmulatorHandle
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.operators.seedance import STATE_KEY, SeedanceReferenceToVideoOperator
 from airflow_provider_seedance.transfers.seedance_to_gcs import SeedanceToGCSOperator
-from tests.operators.conftest import FakeTaskStateStore, FakeTI
 from tests.operators.test_seedance_operator import INPUTS
 from tests.support.retry import NO_WAIT
+from tests.support.tasks import FakeTaskStateStore, FakeTI
 
 PLATFORMS = ("fal", "oxen", "aihubmax", "byteplus")
 ROUTES = {"fal": "fal", "oxen": "oxen", "aihubmax": "aihubmax", "byteplus": "ark"}
@@ -74,11 +74,7 @@ GCS_FAULTS = {
 }
 
 #: Cells that show a defect of another section: they must fail until it is fixed (strict xfail).
-KNOWN_DEFECTS: dict[tuple[str, str], str] = {
-    # A 2xx submit answer the client cannot parse: the client says a job may exist, but the
-    # operator clears its state, so the retry submits a second job (the first one is lost).
-    ("garbage body", "submit"): "defect 2, fixed in the money section",
-}
+KNOWN_DEFECTS: dict[tuple[str, str], str] = {}
 
 
 def applies(fault: str, phase: str) -> bool:

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
         JobResult,
         JobStatus,
         ReferenceToVideoRequest,
-        Tier,
     )
 
 T = TypeVar("T")
@@ -116,9 +115,6 @@ class _ClientBase:
         errors = self.dialect.check(request)
         if errors:
             raise SeedanceValidationError(errors)
-
-    def job_ref(self, request_id: str, tier: Tier = "standard") -> JobRef:
-        return self.dialect.job_ref(request_id, tier)
 
     def _transport_error(self, op: Operation, call: HttpRequest, exc: httpx.HTTPError) -> SeedanceError:
         sent = not isinstance(exc, _NOT_SENT)
@@ -212,9 +208,13 @@ class SeedanceClient(_ClientBase):
                 return self._parse(op, _to_response(raw), parse)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
-    def submit(self, request: ReferenceToVideoRequest) -> JobRef:
-        """Submit a job once. Never re-sent after the request may have reached the server."""
-        self.check(request)
+    def submit(self, request: ReferenceToVideoRequest, *, checked: bool = False) -> JobRef:
+        """Submit a job once. Never re-sent after the request may have reached the server.
+
+        ``checked=True`` skips :meth:`check` for a request the caller already checked on this client.
+        """
+        if not checked:
+            self.check(request)
         call = self.dialect.build_submit(request)
         return self._run(Operation.SUBMIT, call, lambda r: self.dialect.parse_submit(request, r))
 
@@ -275,9 +275,13 @@ class AsyncSeedanceClient(_ClientBase):
                 return self._parse(op, _to_response(raw), parse)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
-    async def submit(self, request: ReferenceToVideoRequest) -> JobRef:
-        """Submit a job once. Never re-sent after the request may have reached the server."""
-        self.check(request)
+    async def submit(self, request: ReferenceToVideoRequest, *, checked: bool = False) -> JobRef:
+        """Submit a job once. Never re-sent after the request may have reached the server.
+
+        ``checked=True`` skips :meth:`check` for a request the caller already checked on this client.
+        """
+        if not checked:
+            self.check(request)
         call = self.dialect.build_submit(request)
         return await self._run(Operation.SUBMIT, call, lambda r: self.dialect.parse_submit(request, r))
 

@@ -108,9 +108,9 @@ _HEADERS = st.one_of(
 
 def _refs(dialect: Dialect) -> list[JobRef]:
     return [
-        dialect.job_ref("0f4a5a1e-2b7c-4d8e-9f00-1234567890ab"),
-        dialect.job_ref("task-unified-1757165031-uyujaw3d", "fast"),
-        dialect.job_ref("cgt-20260405024433-sbj8r"),
+        JobRef(platform=dialect.name, request_id="0f4a5a1e-2b7c-4d8e-9f00-1234567890ab"),
+        JobRef(platform=dialect.name, request_id="task-unified-1757165031-uyujaw3d", tier="fast"),
+        JobRef(platform=dialect.name, request_id="cgt-20260405024433-sbj8r"),
     ]
 
 
@@ -161,7 +161,7 @@ def test_deeply_nested_json_is_a_protocol_error_not_a_recursion_error(platform: 
 def test_fal_status_with_logs_not_a_list_is_read_without_crashing() -> None:
     """The other reproducer of defect 8: ``"logs": 5`` raised TypeError."""
     dialect = get_dialect("fal")
-    ref = dialect.job_ref("0f4a5a1e-2b7c-4d8e-9f00-1234567890ab")
+    ref = JobRef(platform=dialect.name, request_id="0f4a5a1e-2b7c-4d8e-9f00-1234567890ab")
     status = dialect.parse_status(ref, HttpResponse(202, {}, b'{"status": "IN_PROGRESS", "logs": 5}'))
     assert status.logs == ()
 

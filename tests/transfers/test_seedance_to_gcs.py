@@ -23,12 +23,11 @@ from airflow_provider_seedance.client.errors import (
     SeedanceDownloadError,
     SeedanceIncompleteDownloadError,
 )
-from airflow_provider_seedance.client.models import JobState
+from airflow_provider_seedance.client.models import JobOutput, JobState, OutputStatus
 from airflow_provider_seedance.client.pricing import estimate_cost
 from airflow_provider_seedance.emulator.gcs import GCSEmulator
 from airflow_provider_seedance.emulator.testing import EmulatorHandle
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
-from airflow_provider_seedance.operators.seedance import build_output
 from airflow_provider_seedance.transfers.seedance_to_gcs import SeedanceToGCSOperator
 
 PROMPT = "@Image1 runs along the beach at golden hour, slow dolly-in, brand colours"
@@ -72,13 +71,13 @@ def finished_clip(emulator: EmulatorHandle) -> Callable[..., dict[str, Any]]:
                 break
         result = hook.get_result(ref)
         hook.close()
-        return build_output(
+        return JobOutput.from_job(
             ref,
             result,
-            status="succeeded",
+            status=OutputStatus.SUCCEEDED,
             request=request,
-            estimate=estimate_cost(request, platform=ref.platform),
-        )
+            estimated_cost_usd=estimate_cost(request, platform=ref.platform).usd,
+        ).to_xcom()
 
     return run
 
@@ -409,11 +408,9 @@ def test_lineage_names_the_seedance_job_and_the_gcs_object(monkeypatch: pytest.M
 
 
 def test_video_given_as_json_text_is_accepted() -> None:
-    from airflow_provider_seedance.transfers.seedance_to_gcs import validate_video_result
-
     video = {"platform": "fal", "request_id": "r1", "video": {"url": "https://x/y.mp4", "file_size": 3}}
-    assert validate_video_result(json.dumps(video)) == video
-    assert validate_video_result(repr(video)) == video
+    assert JobOutput.from_xcom(json.dumps(video)) == JobOutput.from_xcom(video)
+    assert JobOutput.from_xcom(repr(video)).video.file_size == 3
 
 
 # -- constant memory -------------------------------------------------------------------------------

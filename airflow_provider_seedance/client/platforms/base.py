@@ -34,7 +34,6 @@ from airflow_provider_seedance.client.models import (
     JobState,
     JobStatus,
     ReferenceToVideoRequest,
-    Tier,
     VideoOutput,
 )
 from airflow_provider_seedance.client.platforms.cancel import CancelPlan, plan_cancel
@@ -265,10 +264,6 @@ class Dialect(ABC):
                 ]
             )
         return quote(request_id, safe="")
-
-    def job_ref(self, request_id: str, tier: Tier = "standard") -> JobRef:
-        """A reference for a job known only by its id."""
-        return JobRef(platform=self.name, request_id=request_id, tier=tier)
 
     def job_url(self, ref: JobRef) -> str | None:
         """A link to the job on the platform's website, where one exists."""
