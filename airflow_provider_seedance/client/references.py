@@ -303,10 +303,11 @@ def _retrying(op: Callable[[], Any], *, what: str, field_name: str, retry: Retry
         failures += 1
         delay = retry.next_delay(err, failures, retryable=transient, elapsed=time.monotonic() - started)
         if delay is None:
-            if isinstance(err, ReferenceResolutionError):
-                raise err
+            reason = str(err)
+            if isinstance(err, ReferenceResolutionError) and reason.startswith(f"{err.field}: "):
+                reason = reason[len(err.field) + 2 :]
             raise ReferenceResolutionError(
-                f"{what} failed after {failures} attempt(s): {type(err).__name__}: {err}",
+                f"{what} failed after {failures} attempt(s): {reason}",
                 field=field_name,
                 retryable=transient,
             ) from err
