@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.reference_media import write_committed  # noqa: E402
+from tests.support.reference_media import write_committed
 
 
 def main() -> None:

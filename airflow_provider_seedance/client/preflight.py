@@ -54,7 +54,11 @@ _MAX_REDIRECTS = 5
 _MAX_BOXES = 10_000
 _GENERIC_TYPES = ("application/octet-stream", "binary/octet-stream", "application/x-www-form-urlencoded")
 _EXPECTED_TOP_TYPE = {MediaKind.IMAGE: "image/", MediaKind.VIDEO: "video/", MediaKind.AUDIO: "audio/"}
-_FORMAT_NAMES = {MediaKind.IMAGE: "JPEG, PNG or WebP", MediaKind.VIDEO: "MP4 or MOV", MediaKind.AUDIO: "MP3 or WAV"}
+_FORMAT_NAMES = {
+    MediaKind.IMAGE: "JPEG, PNG or WebP",
+    MediaKind.VIDEO: "MP4 or MOV",
+    MediaKind.AUDIO: "MP3 or WAV",
+}
 
 
 # -- limits -------------------------------------------------------------------------------------
@@ -204,7 +208,9 @@ class _BlockReader(io.RawIOBase):
     end)`` returns the bytes ``[start, end)``; :attr:`bytes_read` counts what was fetched.
     """
 
-    def __init__(self, size: int, fetch: Callable[[int, int], bytes], *, block_size: int = BLOCK_SIZE) -> None:
+    def __init__(
+        self, size: int, fetch: Callable[[int, int], bytes], *, block_size: int = BLOCK_SIZE
+    ) -> None:
         super().__init__()
         self.size = size
         self._fetch = fetch
@@ -285,7 +291,9 @@ def _open_local(ref: Reference) -> _Opened:
     except FileNotFoundError as exc:
         raise _Unreachable(f"local file {ref.display} does not exist", transient=False) from exc
     except OSError as exc:
-        raise _Unreachable(f"cannot read local file {ref.display}: {exc.strerror or exc}", transient=False) from exc
+        raise _Unreachable(
+            f"cannot read local file {ref.display}: {exc.strerror or exc}", transient=False
+        ) from exc
     lock = threading.Lock()
 
     def fetch(start: int, end: int) -> bytes:
@@ -315,13 +323,19 @@ def _open_gcs(ref: Reference, client: storage.Client | None, *, timeout: float) 
             transient=False,
         ) from exc
     except gexc.Unauthorized as exc:
-        raise _Unreachable(f"GCS refused the credentials for {ref.display} (HTTP 401)", transient=False) from exc
+        raise _Unreachable(
+            f"GCS refused the credentials for {ref.display} (HTTP 401)", transient=False
+        ) from exc
     except gexc.NotFound as exc:  # the bucket itself is missing
-        raise _Unreachable(f"{ref.display}: bucket {ref.gcs.bucket!r} does not exist", transient=False) from exc
+        raise _Unreachable(
+            f"{ref.display}: bucket {ref.gcs.bucket!r} does not exist", transient=False
+        ) from exc
     except (gexc.ServerError, gexc.TooManyRequests, gexc.RetryError) as exc:
         raise _Unreachable(f"GCS failed while reading {ref.display}: {exc}", transient=True) from exc
     except Exception as exc:  # transport errors from requests/urllib3
-        raise _Unreachable(f"GCS unreachable for {ref.display}: {type(exc).__name__}", transient=True) from exc
+        raise _Unreachable(
+            f"GCS unreachable for {ref.display}: {type(exc).__name__}", transient=True
+        ) from exc
     if info is None:
         raise _Unreachable(f"{ref.display} does not exist", transient=False)
     bucket = client.bucket(ref.gcs.bucket)
@@ -388,7 +402,9 @@ def _open_http(ref: Reference, http: httpx.Client) -> _Opened:
                 final = url
                 break
         except httpx.TimeoutException as exc:
-            raise _Unreachable(f"{safe_url(ref.url)} timed out ({type(exc).__name__})", transient=True) from exc
+            raise _Unreachable(
+                f"{safe_url(ref.url)} timed out ({type(exc).__name__})", transient=True
+            ) from exc
         except httpx.TransportError as exc:
             raise _Unreachable(
                 f"{safe_url(ref.url)} is unreachable ({type(exc).__name__}: {exc})", transient=True
@@ -522,7 +538,7 @@ def _probe_av(reader: _BlockReader, info: MediaInfo, *, video: bool) -> None:
     reader.seek(0)
     try:
         with av.open(
-            reader,  # type: ignore[arg-type]
+            reader,
             mode="r",
             options={"probesize": "262144", "analyzeduration": "0"},
             metadata_errors="ignore",
@@ -538,7 +554,7 @@ def _probe_av(reader: _BlockReader, info: MediaInfo, *, video: bool) -> None:
             if not duration and container.duration is not None:
                 duration = container.duration / 1_000_000
             info.duration = duration
-            if video:
+            if isinstance(stream, av.VideoStream):
                 ctx = stream.codec_context
                 info.width, info.height = int(ctx.width or 0) or None, int(ctx.height or 0) or None
                 rate = stream.average_rate or stream.guessed_rate
@@ -621,7 +637,11 @@ def _inspect(reader: _BlockReader, info: MediaInfo, limits: MediaLimits) -> None
         MediaKind.AUDIO: limits.audio_formats,
     }[kind]
     if fmt not in allowed:
-        what = f"is {_KIND_OF_FORMAT.get(fmt, 'a file')} in {fmt} format" if fmt else "has an unrecognised format"
+        what = (
+            f"is {_KIND_OF_FORMAT.get(fmt, 'a file')} in {fmt} format"
+            if fmt
+            else "has an unrecognised format"
+        )
         info.fail(f"{what} by content; expected {_FORMAT_NAMES[kind]}")
         return
     info.format = fmt
@@ -652,7 +672,9 @@ def check_limits(infos: Sequence[MediaInfo], limits: MediaLimits) -> list[FieldE
     def bad(field_name: str, message: str) -> None:
         errors.append(ReferenceFieldError(field_name, message))
 
-    def bounds(f: str, what: str, value: float | None, lo: float | None, hi: float | None, unit: str = "") -> None:
+    def bounds(
+        f: str, what: str, value: float | None, lo: float | None, hi: float | None, unit: str = ""
+    ) -> None:
         if value is None:
             return
         if lo is not None and value < lo:
@@ -669,30 +691,64 @@ def check_limits(infos: Sequence[MediaInfo], limits: MediaLimits) -> list[FieldE
             if i.width and i.height:
                 for side, v in (("width", i.width), ("height", i.height)):
                     bounds(f, side, v, limits.image_min_side, limits.image_max_side, " px")
-                bounds(f, "aspect ratio (width/height)", round(i.width / i.height, 4),
-                       limits.image_min_aspect, limits.image_max_aspect)
+                bounds(
+                    f,
+                    "aspect ratio (width/height)",
+                    round(i.width / i.height, 4),
+                    limits.image_min_aspect,
+                    limits.image_max_aspect,
+                )
         elif kind is MediaKind.VIDEO:
             if i.width and i.height:
                 px = i.width * i.height
                 if limits.video_min_pixels is not None and px < limits.video_min_pixels:
-                    bad(f, f"is {i.width}x{i.height} = {px:,} pixels, below the minimum "
-                           f"{limits.video_min_pixels:,} (~480p, 640x640)")
+                    bad(
+                        f,
+                        f"is {i.width}x{i.height} = {px:,} pixels, below the minimum "
+                        f"{limits.video_min_pixels:,} (~480p, 640x640)",
+                    )
                 if limits.video_max_pixels is not None and px > limits.video_max_pixels:
-                    bad(f, f"is {i.width}x{i.height} = {px:,} pixels, above the maximum "
-                           f"{limits.video_max_pixels:,} (~720p, 834x1112)")
+                    bad(
+                        f,
+                        f"is {i.width}x{i.height} = {px:,} pixels, above the maximum "
+                        f"{limits.video_max_pixels:,} (~720p, 834x1112)",
+                    )
                 for side, v in (("width", i.width), ("height", i.height)):
                     bounds(f, side, v, limits.video_min_side, limits.video_max_side, " px")
-                bounds(f, "aspect ratio (width/height)", round(i.width / i.height, 4),
-                       limits.video_min_aspect, limits.video_max_aspect)
-            bounds(f, "frame rate", None if i.fps is None else round(i.fps, 3),
-                   limits.video_min_fps, limits.video_max_fps, " fps")
-            bounds(f, "duration", None if i.duration is None else round(i.duration, 3),
-                   limits.video_min_each_seconds, limits.video_max_each_seconds, " s")
+                bounds(
+                    f,
+                    "aspect ratio (width/height)",
+                    round(i.width / i.height, 4),
+                    limits.video_min_aspect,
+                    limits.video_max_aspect,
+                )
+            bounds(
+                f,
+                "frame rate",
+                None if i.fps is None else round(i.fps, 3),
+                limits.video_min_fps,
+                limits.video_max_fps,
+                " fps",
+            )
+            bounds(
+                f,
+                "duration",
+                None if i.duration is None else round(i.duration, 3),
+                limits.video_min_each_seconds,
+                limits.video_max_each_seconds,
+                " s",
+            )
         else:
             if i.size is not None and i.size > limits.audio_max_bytes:
                 bad(f, f"is {_mb(i.size)}; audio files may be at most {_mb(limits.audio_max_bytes)}")
-            bounds(f, "duration", None if i.duration is None else round(i.duration, 3),
-                   limits.audio_min_each_seconds, limits.audio_max_each_seconds, " s")
+            bounds(
+                f,
+                "duration",
+                None if i.duration is None else round(i.duration, 3),
+                limits.audio_min_each_seconds,
+                limits.audio_max_each_seconds,
+                " s",
+            )
 
     videos = [i for i in infos if i.reference.kind is MediaKind.VIDEO]
     if videos and all(not i.errors for i in videos):
@@ -700,11 +756,17 @@ def check_limits(infos: Sequence[MediaInfo], limits: MediaLimits) -> list[FieldE
         detail = " + ".join(f"{i.duration or 0:.3g} s" for i in videos) if len(videos) > 1 else ""
         label = "video_urls (combined)"
         if total < limits.video_min_total_seconds - 1e-6:
-            bad(label, f"duration is {total:.3f} s{f' ({detail})' if detail else ''}, below the "
-                       f"minimum {limits.video_min_total_seconds:g} s")
+            bad(
+                label,
+                f"duration is {total:.3f} s{f' ({detail})' if detail else ''}, below the "
+                f"minimum {limits.video_min_total_seconds:g} s",
+            )
         if total > limits.video_max_total_seconds + 1e-6:
-            bad(label, f"duration is {total:.3f} s{f' ({detail})' if detail else ''}, above the "
-                       f"maximum {limits.video_max_total_seconds:g} s")
+            bad(
+                label,
+                f"duration is {total:.3f} s{f' ({detail})' if detail else ''}, above the "
+                f"maximum {limits.video_max_total_seconds:g} s",
+            )
         size = sum(i.size or 0 for i in videos)
         if size >= limits.video_total_bytes_below:
             bad(label, f"size is {_mb(size)}; it must be under {_mb(limits.video_total_bytes_below)}")
@@ -712,8 +774,10 @@ def check_limits(infos: Sequence[MediaInfo], limits: MediaLimits) -> list[FieldE
     if audios and limits.audio_max_total_seconds is not None and all(not i.errors for i in audios):
         total = sum(i.duration or 0.0 for i in audios)
         if total > limits.audio_max_total_seconds + 1e-6:
-            bad("audio_urls (combined)", f"duration is {total:.3f} s, above the maximum "
-                                         f"{limits.audio_max_total_seconds:g} s")
+            bad(
+                "audio_urls (combined)",
+                f"duration is {total:.3f} s, above the maximum {limits.audio_max_total_seconds:g} s",
+            )
     return errors
 
 
@@ -751,7 +815,9 @@ def preflight(
                 for r in refs
             ]
         else:
-            with ThreadPoolExecutor(max_workers=min(max_workers, len(refs)), thread_name_prefix="preflight") as pool:
+            with ThreadPoolExecutor(
+                max_workers=min(max_workers, len(refs)), thread_name_prefix="preflight"
+            ) as pool:
                 infos = list(
                     pool.map(
                         lambda r: _probe_one(
@@ -792,4 +858,3 @@ __all__ = [
     "preflight",
     "sniff_format",
 ]
-

@@ -35,13 +35,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-import httpx
-
 from airflow_provider_seedance.client.errors import ReferenceResolutionError
 from airflow_provider_seedance.client.gcs import GCSObject
 from airflow_provider_seedance.client.media import crc32c_b64, safe_url
 
 if TYPE_CHECKING:
+    import httpx
     from google.cloud import storage
 
 log = logging.getLogger(__name__)
@@ -81,7 +80,7 @@ def digest_file(path: Path) -> FileDigest:
     """Hash ``path`` in 1 MiB chunks (constant memory)."""
     import google_crc32c
 
-    sha, crc, size = hashlib.sha256(), google_crc32c.Checksum(), 0  # type: ignore[no-untyped-call]
+    sha, crc, size = hashlib.sha256(), google_crc32c.Checksum(), 0
     with open(path, "rb") as f:
         while chunk := f.read(_HASH_CHUNK):
             sha.update(chunk)
@@ -214,7 +213,9 @@ class FalStorage:
                 expires = datetime.fromisoformat(str(data["expires_at"]).replace("Z", "+00:00"))
                 if expires.tzinfo is None:
                     expires = expires.replace(tzinfo=timezone.utc)
-                token = _Token(str(data["token"]), str(data["token_type"]), str(data["base_url"]).rstrip("/"), expires)
+                token = _Token(
+                    str(data["token"]), str(data["token_type"]), str(data["base_url"]).rstrip("/"), expires
+                )
             except (ValueError, KeyError, TypeError) as exc:
                 raise ReferenceResolutionError(
                     f"fal storage answered an unreadable token response ({type(exc).__name__})", field="fal"
@@ -273,9 +274,13 @@ class FalStorage:
         except (ValueError, KeyError, TypeError) as exc:
             raise ReferenceResolutionError("fal storage answered without an access_url", field="fal") from exc
         if not self._allowed(url):
-            raise ReferenceResolutionError(f"fal storage answered a non-https URL {safe_url(url)}", field="fal")
+            raise ReferenceResolutionError(
+                f"fal storage answered a non-https URL {safe_url(url)}", field="fal"
+            )
         self.cache.put(digest.sha256, url, expires_at)
-        log.info("Uploaded %s (%d bytes, sha256 %s) to fal storage", path.name, digest.size, digest.sha256[:12])
+        log.info(
+            "Uploaded %s (%d bytes, sha256 %s) to fal storage", path.name, digest.size, digest.sha256[:12]
+        )
         return url, expires_at
 
 
@@ -319,10 +324,16 @@ class GCSStaging:
                     return obj
                 log.warning(
                     "%s exists with other bytes (%s/%s, expected %s/%s); deleting that generation",
-                    obj.uri, existing.size, existing.crc32c, digest.size, digest.crc32c,
+                    obj.uri,
+                    existing.size,
+                    existing.crc32c,
+                    digest.size,
+                    digest.crc32c,
                 )
                 with contextlib.suppress(Exception):
-                    bucket.blob(obj.name).delete(if_generation_match=existing.generation, timeout=self.timeout)
+                    bucket.blob(obj.name).delete(
+                        if_generation_match=existing.generation, timeout=self.timeout
+                    )
                 continue
             # A chunk size makes the upload resumable: constant memory, finalized only when complete.
             blob = bucket.blob(obj.name, chunk_size=_UPLOAD_CHUNK)
@@ -343,7 +354,11 @@ class GCSStaging:
             except DataCorruption:
                 pass  # GCS holds other bytes than were sent: verified (and deleted) below
             stored = bucket.get_blob(obj.name, timeout=self.timeout)
-            if stored is not None and stored.crc32c == digest.crc32c and int(stored.size or -1) == digest.size:
+            if (
+                stored is not None
+                and stored.crc32c == digest.crc32c
+                and int(stored.size or -1) == digest.size
+            ):
                 log.info("Staged %s (%d bytes) as %s", path.name, digest.size, obj.uri)
                 return obj
             if stored is not None:

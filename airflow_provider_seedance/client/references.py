@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import enum
 import logging
 import os
@@ -99,7 +100,7 @@ class Reference:
     url: str | None = None
     gcs: GCSObject | None = None
     path: Path | None = None
-    data: bytes | None = field(default=None, repr=False)
+    data: bytes | None = dataclasses.field(default=None, repr=False)
     data_mime: str | None = None
 
     @property
@@ -147,7 +148,11 @@ def _parse_one(
             return "is a malformed data: URI (no comma)"
         mime = header.split(";", 1)[0].strip().lower()
         try:
-            data = base64.b64decode(payload, validate=True) if header.endswith(";base64") else unquote_to_bytes(payload)
+            data = (
+                base64.b64decode(payload, validate=True)
+                if header.endswith(";base64")
+                else unquote_to_bytes(payload)
+            )
         except (binascii.Error, ValueError):
             return "is a data: URI whose base64 payload does not decode"
         return Reference(name, kind, value, SourceKind.DATA, url=value, data=data, data_mime=mime or None)
@@ -269,7 +274,7 @@ def _emulator_signer() -> google.auth.credentials.Credentials:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ).decode()
         _EPHEMERAL_SIGNER.append(
-            service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+            service_account.Credentials.from_service_account_info(
                 {
                     "client_email": "seedance-emulator@seedance-local.iam.gserviceaccount.com",
                     "private_key": pem,
@@ -289,16 +294,18 @@ def _is_emulator(client: storage.Client) -> bool:
     )
 
 
-def _retrying(op: Callable[[], Any], *, what: str, field_name: str, retry: RetryPolicy,
-              sleep: Callable[[float], None]) -> Any:
+def _retrying(
+    op: Callable[[], Any], *, what: str, field_name: str, retry: RetryPolicy, sleep: Callable[[float], None]
+) -> Any:
     """Run ``op`` under ``retry``: transient GCS/HTTP faults retried, others raised at once."""
     started, failures = time.monotonic(), 0
     while True:
+        err: Exception
         try:
             return op()
         except ReferenceResolutionError as exc:
             transient, err = exc.retryable, exc
-        except Exception as exc:  # noqa: BLE001 (classified below)
+        except Exception as exc:
             transient, err = _is_transient(exc), exc
         failures += 1
         delay = retry.next_delay(err, failures, retryable=transient, elapsed=time.monotonic() - started)
@@ -385,8 +392,14 @@ class ReferenceResolver:
                         "no staging GCS prefix is configured (staging_uri='gs://bucket/prefix/')",
                     )
                 )
-            if ref.source is SourceKind.GCS and self.storage_client is None and self.storage_client_factory is None:
-                errors.append(ReferenceFieldError(ref.field, "is a gs:// reference but no GCS connection is configured"))
+            if (
+                ref.source is SourceKind.GCS
+                and self.storage_client is None
+                and self.storage_client_factory is None
+            ):
+                errors.append(
+                    ReferenceFieldError(ref.field, "is a gs:// reference but no GCS connection is configured")
+                )
         return errors
 
     def sign(self, obj: GCSObject, *, field_name: str) -> tuple[str, datetime]:
@@ -405,7 +418,9 @@ class ReferenceResolver:
             except ValueError as exc:  # no key and no service account: a configuration problem
                 raise ReferenceResolutionError(str(exc), field=field_name) from exc
 
-        url: str = _retrying(op, what=f"signing {obj.uri}", field_name=field_name, retry=self.retry, sleep=self.sleep)
+        url: str = _retrying(
+            op, what=f"signing {obj.uri}", field_name=field_name, retry=self.retry, sleep=self.sleep
+        )
         return url, expires
 
     def resolve_one(self, ref: Reference) -> ResolvedReference:
@@ -529,7 +544,9 @@ def prepare_references(
         client = None
         if any(r.source is SourceKind.GCS for r in refs):
             client = resolver._client()
-        report = preflight_mod.preflight(refs, platform=platform, http=http, storage_client=client, timeout=timeout)
+        report = preflight_mod.preflight(
+            refs, platform=platform, http=http, storage_client=client, timeout=timeout
+        )
     resolved = resolver.resolve(refs)
     return PreparedReferences(_replace_inputs(inputs, resolved), tuple(resolved), report)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -14,11 +15,10 @@ from airflow_provider_seedance.client.errors import SeedancePreflightError, Seed
 from airflow_provider_seedance.client.preflight import BLOCK_SIZE, preflight, sniff_format
 from airflow_provider_seedance.client.references import parse_references
 from tests.support.reference_media import committed, make_audio, make_image, make_video
-from tests.support.reference_server import (  # noqa: F401 (fixtures)
-    ReferenceServer,
-    reference_server,
-    reference_server_session,
-)
+from tests.support.reference_server import ReferenceServer
+
+if TYPE_CHECKING:
+    from google.cloud import storage
 
 MB = 1_000_000
 Build = Callable[[Path], dict[str, list[str]]]
@@ -42,7 +42,11 @@ def _vids(*specs: tuple[float, int, int, int, int | None]) -> Build:
 
 def _auds(*specs: tuple[float, int | None]) -> Build:
     def build(d: Path) -> dict[str, list[str]]:
-        return {"audio_urls": [str(make_audio(d / f"a{i}.wav", s, pad_to=pad)) for i, (s, pad) in enumerate(specs)]}
+        return {
+            "audio_urls": [
+                str(make_audio(d / f"a{i}.wav", s, pad_to=pad)) for i, (s, pad) in enumerate(specs)
+            ]
+        }
 
     return build
 
@@ -60,10 +64,20 @@ F24 = 24
 CASES = [
     # images: <= 30 MB each
     Case("image 30 MB inside", "fal", _img("big.png", 640, 480, 30 * MB), None),
-    Case("image 30 MB outside", "fal", _img("big.png", 640, 480, 30 * MB + 1), ("image_urls[0]", "30.00 MB", "30,000,001")),
+    Case(
+        "image 30 MB outside",
+        "fal",
+        _img("big.png", 640, 480, 30 * MB + 1),
+        ("image_urls[0]", "30.00 MB", "30,000,001"),
+    ),
     # images on Ark: 300..6000 px per side, aspect 0.4..2.5
     Case("ark side 300 inside", "ark", _img("s.png", 300, 300), None),
-    Case("ark side 299 outside", "ark", _img("s.png", 299, 400), ("image_urls[0]", "width is 299 px", "minimum 300")),
+    Case(
+        "ark side 299 outside",
+        "ark",
+        _img("s.png", 299, 400),
+        ("image_urls[0]", "width is 299 px", "minimum 300"),
+    ),
     Case("ark side 6000 inside", "ark", _img("s.png", 6000, 3000), None),
     Case("ark side 6001 outside", "ark", _img("s.png", 6001, 3000), ("width is 6001 px", "maximum 6000")),
     Case("ark aspect 0.4 inside", "ark", _img("s.png", 300, 750), None),
@@ -73,7 +87,12 @@ CASES = [
     Case("fal has no side limit", "fal", _img("s.png", 299, 400), None),
     # videos: combined duration 2..15 s
     Case("video 2 s inside", "fal", _vids((2.0, 640, 640, F24, None)), None),
-    Case("video 2 s outside", "fal", _vids((47 / 24, 640, 640, F24, None)), ("video_urls (combined)", "1.958 s", "minimum 2 s")),
+    Case(
+        "video 2 s outside",
+        "fal",
+        _vids((47 / 24, 640, 640, F24, None)),
+        ("video_urls (combined)", "1.958 s", "minimum 2 s"),
+    ),
     Case("videos 15 s inside", "fal", _vids((8.0, 640, 640, F24, None), (7.0, 640, 640, F24, None)), None),
     Case(
         "videos 15 s outside",
@@ -82,7 +101,12 @@ CASES = [
         ("video_urls (combined)", "15.042 s", "maximum 15 s"),
     ),
     # videos: total size under 50 MB
-    Case("videos 50 MB inside", "fal", _vids((2.0, 640, 640, F24, 25 * MB), (1.0, 640, 640, F24, 25 * MB - 1)), None),
+    Case(
+        "videos 50 MB inside",
+        "fal",
+        _vids((2.0, 640, 640, F24, 25 * MB), (1.0, 640, 640, F24, 25 * MB - 1)),
+        None,
+    ),
     Case(
         "videos 50 MB outside",
         "fal",
@@ -91,22 +115,69 @@ CASES = [
     ),
     # videos: each between 640x640 and 834x1112 pixels
     Case("video 640x640 inside", "fal", _vids((2.0, 640, 640, F24, None)), None),
-    Case("video 640x638 outside", "fal", _vids((2.0, 640, 638, F24, None)), ("video_urls[0]", "408,320 pixels", "409,600")),
+    Case(
+        "video 640x638 outside",
+        "fal",
+        _vids((2.0, 640, 638, F24, None)),
+        ("video_urls[0]", "408,320 pixels", "409,600"),
+    ),
     Case("video 834x1112 inside", "fal", _vids((2.0, 834, 1112, F24, None)), None),
-    Case("video 834x1114 outside", "fal", _vids((2.0, 834, 1114, F24, None)), ("video_urls[0]", "929,076 pixels", "927,408")),
+    Case(
+        "video 834x1114 outside",
+        "fal",
+        _vids((2.0, 834, 1114, F24, None)),
+        ("video_urls[0]", "929,076 pixels", "927,408"),
+    ),
     # videos on Ark: each >= 2 s, 24..60 fps
-    Case("ark each video 2 s inside", "ark", _vids((2.0, 640, 640, F24, None), (2.0, 640, 640, F24, None)), None),
-    Case("ark each video 2 s outside", "ark", _vids((2.0, 640, 640, F24, None), (47 / 24, 640, 640, F24, None)), ("video_urls[1]", "duration is 1.958 s", "minimum 2 s")),
-    Case("fal each video may be short", "fal", _vids((1.5, 640, 640, F24, None), (1.0, 640, 640, F24, None)), None),
+    Case(
+        "ark each video 2 s inside",
+        "ark",
+        _vids((2.0, 640, 640, F24, None), (2.0, 640, 640, F24, None)),
+        None,
+    ),
+    Case(
+        "ark each video 2 s outside",
+        "ark",
+        _vids((2.0, 640, 640, F24, None), (47 / 24, 640, 640, F24, None)),
+        ("video_urls[1]", "duration is 1.958 s", "minimum 2 s"),
+    ),
+    Case(
+        "fal each video may be short",
+        "fal",
+        _vids((1.5, 640, 640, F24, None), (1.0, 640, 640, F24, None)),
+        None,
+    ),
     Case("ark 24 fps inside", "ark", _vids((2.0, 640, 640, 24, None)), None),
-    Case("ark 23 fps outside", "ark", _vids((2.0, 640, 640, 23, None)), ("video_urls[0]", "frame rate is 23 fps", "minimum 24 fps")),
+    Case(
+        "ark 23 fps outside",
+        "ark",
+        _vids((2.0, 640, 640, 23, None)),
+        ("video_urls[0]", "frame rate is 23 fps", "minimum 24 fps"),
+    ),
     # audio: <= 15 MB each, combined <= 15 s (AIHubMax: each <= 15 s)
     Case("audio 15 MB inside", "fal", _auds((1.0, 15 * MB)), None),
-    Case("audio 15 MB outside", "fal", _auds((1.0, 15 * MB + 2)), ("audio_urls[0]", "15,000,002 bytes", "at most 15.00 MB")),
+    Case(
+        "audio 15 MB outside",
+        "fal",
+        _auds((1.0, 15 * MB + 2)),
+        ("audio_urls[0]", "15,000,002 bytes", "at most 15.00 MB"),
+    ),
     Case("audio 15 s inside", "fal", _auds((10.0, None), (5.0, None)), None),
-    Case("audio 15 s outside", "fal", _auds((10.0, None), (5.5, None)), ("audio_urls (combined)", "15.500 s", "maximum 15 s")),
+    Case(
+        "audio 15 s outside",
+        "fal",
+        _auds((10.0, None), (5.5, None)),
+        ("audio_urls (combined)", "15.500 s", "maximum 15 s"),
+    ),
     Case("aihubmax audio per clip inside", "aihubmax", _auds((10.0, None), (5.5, None)), None),
-    Case("aihubmax audio per clip outside", "aihubmax", _auds((15.5, None),), ("audio_urls[0]", "duration is 15.5 s", "maximum 15 s")),
+    Case(
+        "aihubmax audio per clip outside",
+        "aihubmax",
+        _auds(
+            (15.5, None),
+        ),
+        ("audio_urls[0]", "duration is 15.5 s", "maximum 15 s"),
+    ),
 ]
 
 
@@ -145,7 +216,11 @@ def test_all_violations_are_reported_at_once_naming_each_input(tmp_path: Path) -
 
 def test_measured_video_duration_is_returned_for_the_cost_estimate() -> None:
     refs = parse_references(
-        {"video_urls": ["motion.mp4", "motion.mp4"], "image_urls": ["brand.png"], "audio_urls": ["voice.wav"]},
+        {
+            "video_urls": ["motion.mp4", "motion.mp4"],
+            "image_urls": ["brand.png"],
+            "audio_urls": ["voice.wav"],
+        },
         local_base=committed(""),
     )
     report = preflight(refs, platform="fal")
@@ -186,7 +261,11 @@ def test_mp3_and_webp_and_jpeg_pass(tmp_path: Path) -> None:
     make_image(tmp_path / "a.webp", 640, 480, fmt="WEBP")
     make_image(tmp_path / "a.jpg", 640, 480, fmt="JPEG")
     refs = parse_references(
-        {"image_urls": ["a.webp", "a.jpg"], "audio_urls": ["a.mp3"], "video_urls": [str(committed("motion.mp4"))]},
+        {
+            "image_urls": ["a.webp", "a.jpg"],
+            "audio_urls": ["a.mp3"],
+            "video_urls": [str(committed("motion.mp4"))],
+        },
         local_base=tmp_path,
         local_roots=[committed("")],
     )
@@ -252,10 +331,14 @@ def test_servers_that_ignore_range_still_work(reference_server: ReferenceServer)
 # -- gs:// -----------------------------------------------------------------------------------------
 
 
-def test_gs_references_are_probed_through_the_storage_api(gcs_client, gcs_bucket: str) -> None:  # type: ignore[no-untyped-def]
+def test_gs_references_are_probed_through_the_storage_api(
+    gcs_client: storage.Client, gcs_bucket: str
+) -> None:
     bucket = gcs_client.bucket(gcs_bucket)
     bucket.blob("shots/hero.png").upload_from_filename(str(committed("brand.png")), content_type="image/png")
-    bucket.blob("clips/motion.mp4").upload_from_filename(str(committed("motion.mp4")), content_type="video/mp4")
+    bucket.blob("clips/motion.mp4").upload_from_filename(
+        str(committed("motion.mp4")), content_type="video/mp4"
+    )
     refs = parse_references(
         {
             "image_urls": [f"gs://{gcs_bucket}/shots/hero.png", f"gs://{gcs_bucket}/shots/missing.png"],
@@ -278,11 +361,13 @@ def test_a_bucket_without_permission_is_named(reference_server: ReferenceServer)
     reference_server.add("storage/v1/b/private/o/logo.png", status=403)
     client = storage.Client(
         project="p",
-        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+        credentials=AnonymousCredentials(),
         client_options={"api_endpoint": reference_server.base_url},
     )
     refs = parse_references({"image_urls": ["gs://private/logo.png"]})
-    with pytest.raises(SeedancePreflightError, match=r"image_urls\[0\]: no permission to read gs://private/logo.png"):
+    with pytest.raises(
+        SeedancePreflightError, match=r"image_urls\[0\]: no permission to read gs://private/logo.png"
+    ):
         preflight(refs, platform="fal", storage_client=client)
 
 
@@ -295,6 +380,9 @@ def test_preflight_never_contacts_the_platform(tmp_path: Path) -> None:
         return httpx.Response(500)
 
     (tmp_path / "zero.png").write_bytes(b"")
-    with httpx.Client(transport=httpx.MockTransport(platform)) as _unused, pytest.raises(SeedanceValidationError):
+    with (
+        httpx.Client(transport=httpx.MockTransport(platform)) as _unused,
+        pytest.raises(SeedanceValidationError),
+    ):
         preflight(parse_references({"image_urls": ["zero.png"]}, local_base=tmp_path), platform="fal")
     assert calls == []

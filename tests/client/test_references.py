@@ -7,6 +7,7 @@ import json
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -34,6 +35,11 @@ from airflow_provider_seedance.client.references import (
 )
 from airflow_provider_seedance.client.retry import RetryPolicy
 from tests.support.reference_media import committed, make_audio
+
+if TYPE_CHECKING:
+    from google.cloud import storage
+
+    from airflow_provider_seedance.emulator.gcs import GCSEmulator
 
 NO_WAIT = RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0)
 
@@ -70,7 +76,13 @@ def test_bad_references_are_all_named_at_once(tmp_path: Path) -> None:
     with pytest.raises(SeedanceValidationError) as info:
         parse_references(
             {
-                "image_urls": ["../secret.png", "link.png", str(outside), "gs://bucket-only", "ftp://x/y.png"],
+                "image_urls": [
+                    "../secret.png",
+                    "link.png",
+                    str(outside),
+                    "gs://bucket-only",
+                    "ftp://x/y.png",
+                ],
                 "video_urls": ["", "https://"],
             },
             local_base=base,
@@ -86,7 +98,8 @@ def test_bad_references_are_all_named_at_once(tmp_path: Path) -> None:
         "video_urls[1]",
     ]
     assert "'..' is not allowed" in lines[0]
-    assert "(through a symlink)" in lines[1] and "outside the allowed base" in lines[1]
+    assert "(through a symlink)" in lines[1]
+    assert "outside the allowed base" in lines[1]
     assert "outside the allowed base" in lines[2]
     assert "must name a bucket and an object" in lines[3]
     assert "unsupported scheme 'ftp'" in lines[4]
@@ -109,7 +122,9 @@ def test_extra_roots_allow_absolute_paths_elsewhere(tmp_path: Path) -> None:
 # -- gs:// signing ----------------------------------------------------------------------------------
 
 
-def test_gs_reference_becomes_a_v4_signed_url_the_emulator_serves(gcs_client, gcs_bucket: str) -> None:  # type: ignore[no-untyped-def]
+def test_gs_reference_becomes_a_v4_signed_url_the_emulator_serves(
+    gcs_client: storage.Client, gcs_bucket: str
+) -> None:
     data = committed("brand.png").read_bytes()
     gcs_client.bucket(gcs_bucket).blob("shots/hero.png").upload_from_string(data, content_type="image/png")
     resolver = ReferenceResolver(storage_client=gcs_client)
@@ -125,7 +140,9 @@ def test_gs_reference_becomes_a_v4_signed_url_the_emulator_serves(gcs_client, gc
     assert query["X-Goog-Expires"] == [str(6 * 3600)]  # the default lifetime
     assert given == "https://cdn.example.com/x.png"
     assert httpx.get(signed).content == data  # what the platform would fetch
-    assert prepared.originals == {"image_urls": [f"gs://{gcs_bucket}/shots/hero.png", "https://cdn.example.com/x.png"]}
+    assert prepared.originals == {
+        "image_urls": [f"gs://{gcs_bucket}/shots/hero.png", "https://cdn.example.com/x.png"]
+    }
     assert prepared.gcs_inputs == [GCSObject(gcs_bucket, "shots/hero.png")]
     assert "X-Goog-Signature" not in json.dumps(prepared.records())
 
@@ -138,17 +155,22 @@ def test_signing_lifetime_is_bounded() -> None:
 # -- GCS staging --------------------------------------------------------------------------------
 
 
-def test_local_file_is_staged_once_by_content_and_signed(gcs_emulator, gcs_client, gcs_bucket: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_local_file_is_staged_once_by_content_and_signed(
+    gcs_emulator: GCSEmulator, gcs_client: storage.Client, gcs_bucket: str, tmp_path: Path
+) -> None:
     src = tmp_path / "brand.png"
     src.write_bytes(committed("brand.png").read_bytes())
     digest = digest_file(src)
     staging = GCSStaging.from_uri(f"gs://{gcs_bucket}/refs")
-    resolver = ReferenceResolver(storage_client=gcs_client, staging=staging, retry=NO_WAIT, sleep=lambda s: None)
+    resolver = ReferenceResolver(
+        storage_client=gcs_client, staging=staging, retry=NO_WAIT, sleep=lambda s: None
+    )
     before = gcs_emulator.stats()["objects_written"]
 
     urls = [
-        prepare_references({"image_urls": ["brand.png"]}, platform="oxen", resolver=resolver, local_base=tmp_path)
-        .inputs["image_urls"][0]
+        prepare_references(
+            {"image_urls": ["brand.png"]}, platform="oxen", resolver=resolver, local_base=tmp_path
+        ).inputs["image_urls"][0]
         for _ in range(3)
     ]
 
@@ -160,19 +182,24 @@ def test_local_file_is_staged_once_by_content_and_signed(gcs_emulator, gcs_clien
     assert blob.metadata == {"seedance-sha256": digest.sha256}
 
 
-def test_a_corrupted_staging_upload_is_deleted_and_retried(gcs_emulator, gcs_client, gcs_bucket: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_corrupted_staging_upload_is_deleted_and_retried(
+    gcs_emulator: GCSEmulator, gcs_client: storage.Client, gcs_bucket: str, tmp_path: Path
+) -> None:
     src = make_audio(tmp_path / "voice.wav", 1.0, pad_to=9 * 1_000_000)  # > 8 MB: a resumable upload
     gcs_emulator.add_fault("corrupt_upload")
     resolver = ReferenceResolver(
         storage_client=gcs_client, staging=GCSStaging(gcs_bucket, "s/"), retry=NO_WAIT, sleep=lambda s: None
     )
-    prepared = prepare_references({"audio_urls": ["voice.wav"]}, platform="ark", resolver=resolver,
-                                  local_base=tmp_path, preflight=False)
+    prepared = prepare_references(
+        {"audio_urls": ["voice.wav"]}, platform="ark", resolver=resolver, local_base=tmp_path, preflight=False
+    )
     assert httpx.get(prepared.inputs["audio_urls"][0]).content == src.read_bytes()
     assert gcs_emulator.stats()["corrupted_uploads"] >= 1
 
 
-def test_a_foreign_object_at_the_staging_name_is_replaced(gcs_client, gcs_bucket: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_foreign_object_at_the_staging_name_is_replaced(
+    gcs_client: storage.Client, gcs_bucket: str, tmp_path: Path
+) -> None:
     src = tmp_path / "a.png"
     src.write_bytes(committed("brand.png").read_bytes())
     staging = GCSStaging(gcs_bucket, "s/")
@@ -185,7 +212,9 @@ def test_a_foreign_object_at_the_staging_name_is_replaced(gcs_client, gcs_bucket
 def test_local_file_without_storage_or_staging_is_refused_before_any_io(tmp_path: Path) -> None:
     (tmp_path / "a.png").write_bytes(b"x")
     with pytest.raises(SeedanceValidationError, match=r"image_urls\[0\]: .*no staging GCS prefix"):
-        prepare_references({"image_urls": ["a.png"]}, platform="ark", resolver=ReferenceResolver(), local_base=tmp_path)
+        prepare_references(
+            {"image_urls": ["a.png"]}, platform="ark", resolver=ReferenceResolver(), local_base=tmp_path
+        )
 
 
 # -- fal.ai storage (respx) ---------------------------------------------------------------------
@@ -197,7 +226,12 @@ CDN = "https://v3.cdn.fal.example"
 
 def _fal_routes(router: respx.Router) -> tuple[respx.Route, respx.Route]:
     token = router.post(f"{REST}/storage/auth/token", params={"storage_type": "fal-cdn-v3"}).respond(
-        json={"token": "tok-1", "token_type": "Bearer", "base_url": CDN, "expires_at": "2999-01-01T00:00:00+00:00"}
+        json={
+            "token": "tok-1",
+            "token_type": "Bearer",
+            "base_url": CDN,
+            "expires_at": "2999-01-01T00:00:00+00:00",
+        }
     )
     upload = router.post(f"{CDN}/files/upload").respond(json={"access_url": f"{CDN}/files/abc/brand.png"})
     return token, upload
@@ -208,17 +242,25 @@ def test_fal_upload_follows_fal_clients_flow_and_is_content_addressed(tmp_path: 
     src.write_bytes(committed("brand.png").read_bytes())
     with respx.mock(assert_all_called=True) as router, httpx.Client() as http:
         token, upload = _fal_routes(router)
-        storage = FalStorage(api_key="fal-secret", http=http, rest_url=REST, cache=DirectoryUploadCache(tmp_path / "c"))
+        storage = FalStorage(
+            api_key="fal-secret", http=http, rest_url=REST, cache=DirectoryUploadCache(tmp_path / "c")
+        )
         resolver = ReferenceResolver(platform_storage=storage, retry=NO_WAIT, sleep=lambda s: None)
-        first = prepare_references({"image_urls": ["brand.png"]}, platform="fal", resolver=resolver, local_base=tmp_path)
+        first = prepare_references(
+            {"image_urls": ["brand.png"]}, platform="fal", resolver=resolver, local_base=tmp_path
+        )
         # Another task (a fresh FalStorage, same cache directory) does not upload again.
-        storage2 = FalStorage(api_key="fal-secret", http=http, rest_url=REST, cache=DirectoryUploadCache(tmp_path / "c"))
+        storage2 = FalStorage(
+            api_key="fal-secret", http=http, rest_url=REST, cache=DirectoryUploadCache(tmp_path / "c")
+        )
         second = ReferenceResolver(platform_storage=storage2).resolve([first.resolved[0].reference])
 
     assert first.inputs["image_urls"] == [f"{CDN}/files/abc/brand.png"] == [second[0].url]
-    assert token.call_count == 1 and upload.call_count == 1
+    assert token.call_count == 1
+    assert upload.call_count == 1
     tok_req = token.calls[0].request
-    assert tok_req.headers["Authorization"] == "Key fal-secret" and json.loads(tok_req.content) == {}
+    assert tok_req.headers["Authorization"] == "Key fal-secret"
+    assert json.loads(tok_req.content) == {}
     up = upload.calls[0].request
     assert up.headers["Authorization"] == "Bearer tok-1"  # the API key never goes to the CDN
     assert up.headers["Content-Type"] == "image/png"
@@ -232,13 +274,18 @@ def test_fal_upload_faults_are_retried_within_bounds(tmp_path: Path) -> None:
     src = tmp_path / "a.png"
     src.write_bytes(committed("brand.png").read_bytes())
     with respx.mock() as router, httpx.Client() as http:
-        token, upload = _fal_routes(router)
-        upload.side_effect = [httpx.Response(503), httpx.ConnectError("boom"), httpx.Response(200, json={"access_url": f"{CDN}/f/a.png"})]
+        _token, upload = _fal_routes(router)
+        upload.side_effect = [
+            httpx.Response(503),
+            httpx.ConnectError("boom"),
+            httpx.Response(200, json={"access_url": f"{CDN}/f/a.png"}),
+        ]
         storage = FalStorage(api_key="k", http=http, rest_url=REST)
         resolved = ReferenceResolver(platform_storage=storage, retry=NO_WAIT, sleep=lambda s: None).resolve(
             parse_references({"image_urls": ["a.png"]}, local_base=tmp_path)
         )
-        assert resolved[0].url == f"{CDN}/f/a.png" and upload.call_count == 3
+        assert resolved[0].url == f"{CDN}/f/a.png"
+        assert upload.call_count == 3
 
         upload.side_effect = None
         upload.respond(503)
@@ -255,7 +302,12 @@ def test_fal_upload_refuses_a_non_https_upload_host(tmp_path: Path) -> None:
     src.write_bytes(b"x")
     with respx.mock() as router, httpx.Client() as http:
         router.post(f"{REST}/storage/auth/token").respond(
-            json={"token": "t", "token_type": "Bearer", "base_url": "http://evil.example", "expires_at": "2999-01-01T00:00:00"}
+            json={
+                "token": "t",
+                "token_type": "Bearer",
+                "base_url": "http://evil.example",
+                "expires_at": "2999-01-01T00:00:00",
+            }
         )
         with pytest.raises(ReferenceResolutionError, match="non-https upload host"):
             FalStorage(api_key="k", http=http, rest_url=REST).upload(src, min_lifetime=timedelta(hours=1))
@@ -271,7 +323,9 @@ def test_preflight_failure_uploads_and_signs_nothing(tmp_path: Path) -> None:
     with httpx.Client(transport=transport) as http:
         resolver = ReferenceResolver(platform_storage=FalStorage(api_key="k", http=http, rest_url=REST))
         with pytest.raises(SeedancePreflightError, match=r"video_urls\[0\]: is an image in PNG format"):
-            prepare_references({"video_urls": ["shot.mp4"]}, platform="fal", resolver=resolver, local_base=tmp_path)
+            prepare_references(
+                {"video_urls": ["shot.mp4"]}, platform="fal", resolver=resolver, local_base=tmp_path
+            )
     assert calls == []  # zero requests to the platform (its storage included)
 
 
@@ -283,9 +337,11 @@ def test_input_video_seconds_flow_into_the_cost_estimate(tmp_path: Path) -> None
     from airflow_provider_seedance.client.preflight import preflight
 
     report = preflight(
-        parse_references({"video_urls": ["m.mp4"]}, local_base=tmp_path, local_roots=[committed("")]), platform="oxen"
+        parse_references({"video_urls": ["m.mp4"]}, local_base=tmp_path, local_roots=[committed("")]),
+        platform="oxen",
     )
     request = ReferenceToVideoRequest(prompt="p", video_urls=["https://x/v.mp4"], duration="5")
     exact = estimate_cost(request, input_video_seconds=report.input_video_seconds)
     bound = estimate_cost(request)
-    assert exact.input_video_seconds == pytest.approx(3.0) and exact.usd < bound.usd
+    assert exact.input_video_seconds == pytest.approx(3.0)
+    assert exact.usd < bound.usd

@@ -47,7 +47,9 @@ def make_video(
         stream.options = {"preset": "ultrafast", "crf": "40"}
         frame = av.VideoFrame(width, height, "rgb24")
         plane = frame.planes[0]
-        plane.update(bytes([30, 120, 200]) * (plane.line_size // 3) * height + b"\0" * ((plane.line_size % 3) * height))
+        plane.update(
+            bytes([30, 120, 200]) * (plane.line_size // 3) * height + b"\0" * ((plane.line_size % 3) * height)
+        )
         for i in range(round(seconds * fps)):
             frame.pts = i
             frame.time_base = Fraction(1, fps)
@@ -72,12 +74,15 @@ def _pad_mp4(path: Path, size: int) -> None:
         f.truncate(size)
 
 
-def make_audio(path: Path, seconds: float, *, rate: int = 8000, fmt: str = "wav", pad_to: int | None = None) -> Path:
+def make_audio(
+    path: Path, seconds: float, *, rate: int = 8000, fmt: str = "wav", pad_to: int | None = None
+) -> Path:
     """A quiet tone: 16-bit mono WAV (``fmt="wav"``) or MP3 (``fmt="mp3"``)."""
     codec = "pcm_s16le" if fmt == "wav" else "libmp3lame"
     rate = rate if fmt == "wav" else 22050
     with av.open(str(path), mode="w", format=fmt) as container:
         stream = container.add_stream(codec, rate=rate)
+        assert isinstance(stream, av.AudioStream)
         stream.layout = "mono"
         samples = round(seconds * rate)
         chunk = 1152 if fmt == "mp3" else 1000
