@@ -259,3 +259,47 @@ def redact(text: str, *secrets: str | None) -> str:
         if secret:
             text = text.replace(secret, "***")
     return text
+
+
+# -- reference media (client/references.py, client/preflight.py, client/reference_storage.py) --
+
+
+@dataclass(frozen=True)
+class ReferenceFieldError(FieldError):
+    """A reference (``video_urls[2]``) breaks a limit or cannot be read.
+
+    ``transient``: a network fault (timeout, 5xx, dropped connection) stood in the way; the same
+    check may pass later.
+    """
+
+    transient: bool = False
+
+
+class SeedancePreflightError(SeedanceValidationError):
+    """Reference media break documented limits or cannot be read; nothing was submitted.
+
+    ``transient`` is True only when every problem is a network fault: a retry may help. Any
+    other preflight failure will fail again the same way (Airflow should not retry it).
+    """
+
+    def __init__(self, errors: list[FieldError], *, report: object = None) -> None:
+        super().__init__(errors)
+        self.report = report
+
+    @property
+    def transient(self) -> bool:
+        return bool(self.errors) and all(
+            isinstance(e, ReferenceFieldError) and e.transient for e in self.errors
+        )
+
+
+class ReferenceResolutionError(SeedanceError):
+    """Turning a reference into a URL the platform can fetch (signing, uploading) failed.
+
+    ``retryable``: the failure was a transient fault that survived the bounded retries.
+    """
+
+    def __init__(self, message: str, *, field: str, retryable: bool = False) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.retryable = retryable
