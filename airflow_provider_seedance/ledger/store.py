@@ -514,7 +514,9 @@ class Ledger:
                     updated_at=now,
                 )
             )
-            entry_id = int(result.inserted_primary_key[0])
+            pk = result.inserted_primary_key
+            assert pk is not None
+            entry_id = int(pk[0])
             for budget, key in checks:
                 conn.execute(
                     update(schema.windows)
