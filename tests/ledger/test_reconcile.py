@@ -29,7 +29,8 @@ BUDGETS = parse_budgets({"ark-daily": {"limit_usd": 100}})
 def spec(seed: int | None = 7, duration: str = "5") -> JobSpec:
     return JobSpec(
         platform="byteplus", account="seedance_ark", estimate_usd=1.512, estimate_basis="b",
-        tier="standard", resolution="720p", duration=duration, aspect_ratio="16:9", seed=seed, generate_audio=True,
+        tier="standard", resolution="720p", duration=duration, aspect_ratio="16:9", seed=seed,
+        generate_audio=True,
     )  # fmt: skip
 
 
@@ -86,7 +87,8 @@ def test_ark_listing_error_keeps_the_key_out_of_the_message() -> None:
     )
     with pytest.raises(Exception) as info:
         ArkTaskLister(BASE, KEY).list_jobs(NOW)
-    assert "401" in str(info.value) and KEY not in str(info.value)
+    assert "401" in str(info.value)
+    assert KEY not in str(info.value)
 
 
 @respx.mock
@@ -121,15 +123,24 @@ def test_reconcile_settles_links_the_provable_match_and_reports_orphans(ledger: 
     report = reconcile(ledger, ArkTaskLister(BASE, KEY), platform="byteplus", account="seedance_ark")
 
     done = ledger.latest(ti(0))
-    assert done is not None and done.state == SUCCEEDED and done.usage_tokens == 87300
+    assert done is not None
+    assert done.state == SUCCEEDED
+    assert done.usage_tokens == 87300
     assert done.cost_usd == pytest.approx(87300 / 1e6 * 46 / 7, abs=1e-6)
-    assert done.cost_basis is not None and "87300 tokens" in done.cost_basis
+    assert done.cost_basis is not None
+    assert "87300 tokens" in done.cost_basis
     linked = ledger.latest(ti(1))
-    assert linked is not None and linked.request_id == "cgt-linked" and linked.state == SUCCEEDED
+    assert linked is not None
+    assert linked.request_id == "cgt-linked"
+    assert linked.state == SUCCEEDED
     twin = ledger.latest(ti(2))
-    assert twin is not None and twin.state == UNKNOWN and twin.request_id is None
+    assert twin is not None
+    assert twin.state == UNKNOWN
+    assert twin.request_id is None
     failed = ledger.latest(ti(3))
-    assert failed is not None and failed.state == FAILED and failed.cost_micros == 0
+    assert failed is not None
+    assert failed.state == FAILED
+    assert failed.cost_micros == 0
     assert [u["entry_id"] for u in report.unknown] == [twin.id]
     assert sorted(c["request_id"] for c in report.unknown[0]["candidates"]) == ["cgt-twin-a", "cgt-twin-b"]
     assert sorted(o["request_id"] for o in report.orphans) == ["cgt-stranger", "cgt-twin-a", "cgt-twin-b"]
@@ -151,7 +162,8 @@ def test_platforms_that_cannot_list_report_their_unknown_entries(ledger: Ledger)
     ledger.mark_sending(ti(0))
     ledger.mark_unknown(ti(0), "timeout")
     report = reconcile(ledger, None, platform="fal", account="seedance_fal")
-    assert not report.can_list and "no request listing" in (report.note or "")
+    assert not report.can_list
+    assert "no request listing" in (report.note or "")
     assert [u["entry_id"] for u in report.unknown] == [1]
 
 
@@ -179,7 +191,10 @@ def test_reconcile_against_the_emulator_links_an_ambiguous_submit(seedance_emula
         ledger, ArkTaskLister(conn["host"], conn["password"]), platform="byteplus", account="seedance_ark"
     )
     entry = ledger.latest(ti(0))
-    assert entry is not None and entry.request_id == response.json()["id"]
-    assert entry.state == SUCCEEDED and entry.usage_tokens == 50_000  # the emulator: 10k tokens per second
-    assert report.orphans == [] and report.unknown == []
+    assert entry is not None
+    assert entry.request_id == response.json()["id"]
+    assert entry.state == SUCCEEDED
+    assert entry.usage_tokens == 50_000
+    assert report.orphans == []
+    assert report.unknown == []
     assert real_now <= entry.reserved_at

@@ -86,7 +86,8 @@ def _rgb(hex_colour: str) -> tuple[int, int, int]:
 def test_png_is_an_image_with_bars(filled: Ledger) -> None:
     png = render_png(build_report(filled, BUDGETS), width_px=1200, height_px=900)
     image = Image.open(io.BytesIO(png))
-    assert image.format == "PNG" and image.size == (1200, 900)
+    assert image.format == "PNG"
+    assert image.size == (1200, 900)
     rgb = image.convert("RGB")
     colours = rgb.getcolors(maxcolors=1_000_000) or []
     assert len(colours) > 20  # not blank
@@ -107,5 +108,6 @@ def test_report_objects_land_in_gcs(filled: Ledger, gcs_emulator, gcs_bucket: st
     uris = write_report(build_report(filled, BUDGETS), client, bucket=gcs_bucket, prefix="spend")
     assert uris == [f"gs://{gcs_bucket}/spend/2026-12/{n}" for n in ("spend.csv", "budgets.csv", "spend.png")]
     blob = client.bucket(gcs_bucket).get_blob("spend/2026-12/spend.png")
-    assert blob is not None and blob.content_type == "image/png"
+    assert blob is not None
+    assert blob.content_type == "image/png"
     assert Image.open(io.BytesIO(blob.download_as_bytes())).size == (1200, 900)

@@ -83,7 +83,9 @@ def test_refusal_names_the_budget_what_is_left_and_what_is_needed(ledger: Ledger
 def test_a_retry_reuses_its_reservation_instead_of_reserving_twice(ledger: Ledger) -> None:
     first = ledger.reserve(ti(), SPEC, BUDGETS, try_number=1)
     again = ledger.reserve(ti(), SPEC, BUDGETS, try_number=2)
-    assert again.reused and again.entry.id == first.entry.id and again.entry.try_number == 2
+    assert again.reused
+    assert again.entry.id == first.entry.id
+    assert again.entry.try_number == 2
     assert ledger.window(BUDGETS[0], T0).reserved_micros == 4_536_000
 
 
@@ -92,8 +94,10 @@ def test_success_turns_the_hold_into_spend_once(ledger: Ledger) -> None:
     ledger.mark_sending(ti())
     assert ledger.mark_submitted(ti(), "req-1").state == SUBMITTED
     done = ledger.settle(ti(), succeeded=True)
-    assert done.state == SUCCEEDED and done.cost_micros == 4_536_000
-    assert done.cost_basis is not None and done.cost_basis.startswith("estimate")
+    assert done.state == SUCCEEDED
+    assert done.cost_micros == 4_536_000
+    assert done.cost_basis is not None
+    assert done.cost_basis.startswith("estimate")
     assert ledger.settle(ti(), succeeded=True, cost_usd=1.0).cost_micros == 4_536_000  # idempotent
     window = ledger.window(BUDGETS[0], T0)
     assert (window.reserved_micros, window.spent_micros) == (0, 4_536_000)
@@ -115,9 +119,11 @@ def test_a_new_attempt_after_the_earlier_job_ended_is_a_new_row(ledger: Ledger) 
     ledger.mark_sending(ti())
     ledger.mark_submitted(ti(), "req-1")
     second = ledger.reserve(ti(), SPEC, BUDGETS, try_number=2)
-    assert not second.reused and second.entry.attempt == 2
+    assert not second.reused
+    assert second.entry.attempt == 2
     first = ledger.get(second.entry.id - 1)
-    assert first.state == FAILED and first.request_id == "req-1"
+    assert first.state == FAILED
+    assert first.request_id == "req-1"
     assert ledger.window(BUDGETS[0], T0).reserved_micros == 4_536_000
 
 
@@ -156,4 +162,5 @@ def test_an_unreachable_database_is_a_clear_error() -> None:
     ledger = Ledger("postgresql+psycopg2://postgres:s3cret@127.0.0.1:9/none")
     with pytest.raises(LedgerUnavailableError) as info:
         ledger.reserve(ti(), SPEC, BUDGETS)
-    assert "unreachable" in str(info.value) and "s3cret" not in str(info.value)
+    assert "unreachable" in str(info.value)
+    assert "s3cret" not in str(info.value)
