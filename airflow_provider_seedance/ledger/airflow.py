@@ -23,12 +23,17 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_seedance.client.errors import SeedanceBudgetExceeded, SeedanceValidationError
+from airflow_provider_seedance.client.errors import (
+    SeedanceAmbiguousSubmitError,
+    SeedanceBudgetExceeded,
+    SeedanceError,
+    SeedanceValidationError,
+)
 from airflow_provider_seedance.ledger.budgets import Budget, normalize_campaign, parse_budgets
 
 if TYPE_CHECKING:
@@ -238,6 +243,40 @@ class LedgerGuard:
         self._fail_open = fail_open
         self._disabled = False  # fail-open after an unreachable ledger: record nothing this try
 
+    @classmethod
+    def for_operator(
+        cls,
+        *,
+        seedance_conn_id: str,
+        platform: str,
+        ledger_conn_id: str | None = None,
+        budgets: Mapping[str, Any] | None = None,
+        campaign: str | Sequence[str] | None = None,
+        wait_for_budget: bool = False,
+        fail_open: bool | None = None,
+    ) -> LedgerGuard | None:
+        """The guard for an operator, or None when nothing turns the ledger on.
+
+        On when the operator sets ``ledger_conn_id``, ``budgets`` or ``campaign``, or when the
+        Seedance connection's extra names a ``ledger_conn_id`` (a deployment can then cap every
+        task of an account without touching DAG code) or has ``budgets``.
+        """
+        from airflow.sdk import BaseHook
+
+        extra = BaseHook.get_connection(seedance_conn_id).extra_dejson or {}
+        ledger_conn_id = ledger_conn_id or extra.get("ledger_conn_id") or None
+        if not (ledger_conn_id or budgets or campaign or extra.get("budgets")):
+            return None
+        return cls(
+            seedance_conn_id=seedance_conn_id,
+            platform=platform,
+            ledger_conn_id=ledger_conn_id,
+            budgets=budgets,
+            campaign=campaign,
+            wait_for_budget=wait_for_budget,
+            fail_open=fail_open,
+        )
+
     def _settings(self) -> dict[str, Any]:
         return ledger_settings(self.ledger_conn_id)
 
@@ -367,6 +406,8 @@ class LedgerGuard:
         ledger = self._ledger()
         identity = identity_from_context(context)
         cost = basis = None
+        if usage_tokens is None and self.platform in ARK_PLATFORMS:
+            usage_tokens = self._best_effort("Ark's usage", self._ark_usage, ref.request_id)
         if usage_tokens is not None and self.platform in ARK_PLATFORMS:
             entry = self._best_effort("the success", ledger.latest, identity)
             if entry is not None:
@@ -386,6 +427,17 @@ class LedgerGuard:
             usage_tokens=usage_tokens,
             request_id=ref.request_id,
         )
+
+    def _ark_usage(self, request_id: str) -> int | None:
+        """The task's ``usage.completion_tokens``, read from Ark's task list (one GET)."""
+        from airflow.sdk import BaseHook
+
+        from airflow_provider_seedance.ledger.reconcile import ARK_DEFAULT_BASE_URLS, ArkTaskLister
+
+        conn = BaseHook.get_connection(self.seedance_conn_id)
+        base_url = conn.host if conn.host and "://" in conn.host else ARK_DEFAULT_BASE_URLS[self.platform]
+        jobs = ArkTaskLister(base_url, conn.password or "").get_jobs([request_id])
+        return next((j.usage_tokens for j in jobs if j.request_id == request_id), None)
 
     def failed(self, context: Mapping[str, Any], ref: JobRef, status: str) -> None:
         """The job ended: failed/cancelled are not billed; timeout/error stay held (``unknown``)."""
@@ -408,3 +460,37 @@ class LedgerGuard:
                 identity,
                 f"waiting ended with {status} and a cancel was attempted: the job may still run and bill",
             )
+
+
+def guarded_submit(
+    guard: LedgerGuard | None,
+    context: Mapping[str, Any],
+    request: ReferenceToVideoRequest,
+    estimate: CostEstimate,
+    submit: Callable[[], JobRef],
+) -> JobRef:
+    """Reserve, mark sending, run ``submit`` (the operator's own submit-once path), record the outcome.
+
+    The outcome follows the operator's classification of submit errors: a
+    :class:`SeedanceAmbiguousSubmitError` (raised, or the cause of the raised error) keeps the
+    estimate held as ``unknown``; any other :class:`SeedanceError` provably created no job and
+    releases it; anything else (a task-state-store failure after the POST, say) is treated as
+    ambiguous: held, never silently released.
+    """
+    if guard is None:
+        return submit()
+    guard.reserve(context, request, estimate)
+    guard.before_send(context, request, estimate)
+    try:
+        ref = submit()
+    except BaseException as exc:
+        cause = exc if isinstance(exc, SeedanceError) else exc.__cause__
+        if isinstance(cause, SeedanceAmbiguousSubmitError):
+            guard.ambiguous(context, str(cause))
+        elif isinstance(cause, SeedanceError):
+            guard.not_submitted(context, f"{type(cause).__name__}: {cause}")
+        else:
+            guard.ambiguous(context, f"the submit raised {type(exc).__name__}: a job may exist")
+        raise
+    guard.submitted(context, ref)
+    return ref
