@@ -27,7 +27,7 @@ DAG = textwrap.dedent(
     from tests.ledger.ledgered_operator import LedgeredReferenceToVideoOperator
 
 
-    @dag(dag_id="capped_grid", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False)
+    @dag(dag_id="capped_grid", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"))
     def capped_grid():
         LedgeredReferenceToVideoOperator.partial(
             task_id="render",
