@@ -116,17 +116,14 @@ def build_report(
             if entry.state == SUCCEEDED and (entry.cost_basis or "").startswith(ESTIMATE_BASIS_PREFIX):
                 row["estimated_usd"] += to_usd(entry.cost_micros)
     report.spend = [groups[k] for k in sorted(groups)]
-    windows_by_budget: dict[str, list[Any]] = defaultdict(list)
-    for win in ledger.windows():
-        windows_by_budget[win.budget].append(win)
     for budget in budgets:
         current = ledger.window(budget, as_of)
+        # What the jobs this budget covers spent this month (settled entries of the month).
         month_spent = sum(
-            w.spent_micros
-            for w in windows_by_budget.get(budget.name, [])
-            if budget.period == "total"
-            or (w.window_start is not None and start <= w.window_start < end)
-            or (budget.period == "month" and w.window == current.window)
+            e.cost_micros or 0
+            for e in month_entries
+            if e.state not in HELD_STATES
+            and budget.covers(account=e.account, platform=e.platform, campaign=e.campaign, dag_id=e.dag_id)
         )
         cap = budget.limit_micros * budget.windows_in_month(as_of)
         report.budgets.append(

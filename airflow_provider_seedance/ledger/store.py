@@ -421,12 +421,16 @@ class Ledger:
         :raises SeedanceBudgetExceeded: a covering budget cannot hold the estimate; nothing changed.
         :raises LedgerUnavailableError: the database cannot be reached; nothing changed.
         """
-        for _ in range(3):
+        for _ in range(5):
             try:
                 return self._reserve_once(identity, spec, budgets, try_number)
             except IntegrityError:
-                # Another process wrote this task instance's attempt (or a window row) first: re-read.
+                # Another process wrote this task instance's attempt first: re-read.
                 continue
+            except OperationalError as exc:
+                if not _is_deadlock(exc):
+                    raise
+                continue  # the transaction was rolled back whole: try again
         raise LedgerError(f"could not reserve for {identity.key}: concurrent writers kept conflicting")
 
     def _reserve_once(
@@ -695,9 +699,7 @@ class Ledger:
                 .values(cost_micros=new, cost_basis=cost_basis, usage_tokens=usage_tokens, updated_at=now)
             )
             if result.rowcount == 1 and new != old:
-                for hold in conn.execute(
-                    select(schema.holds).where(schema.holds.c.entry_id == entry_id)
-                ).mappings():
+                for hold in conn.execute(_holds_of(entry_id)).mappings().all():
                     conn.execute(
                         update(schema.windows)
                         .where(
@@ -821,9 +823,7 @@ class Ledger:
         if result.rowcount != 1:
             raise LedgerError(f"ledger entry {entry.id} changed concurrently; not moved to {to_state}")
         if spent is not None:
-            for hold in conn.execute(
-                select(schema.holds).where(schema.holds.c.entry_id == entry.id)
-            ).mappings():
+            for hold in conn.execute(_holds_of(entry.id)).mappings().all():
                 conn.execute(
                     update(schema.windows)
                     .where(
@@ -844,6 +844,16 @@ class Ledger:
                     .values(reserved_micros=0, spent_micros=spent)
                 )
         return self._get(conn, entry.id)
+
+
+def _holds_of(entry_id: int) -> Any:
+    """An entry's holds in budget-name order: every transaction locks window rows in that order."""
+    return select(schema.holds).where(schema.holds.c.entry_id == entry_id).order_by(schema.holds.c.budget)
+
+
+def _is_deadlock(exc: SQLAlchemyError) -> bool:
+    """PostgreSQL chose this transaction as a deadlock victim (or could not serialise it)."""
+    return getattr(getattr(exc, "orig", None), "pgcode", None) in ("40P01", "40001")
 
 
 def _is_connect_failure(exc: SQLAlchemyError) -> bool:
