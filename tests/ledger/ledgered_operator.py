@@ -11,8 +11,8 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowException
 
+from airflow_provider_seedance.client.events import JobEvent
 from airflow_provider_seedance.client.models import JobRef, ReferenceToVideoRequest
-from airflow_provider_seedance.client.polling import SUCCESS
 from airflow_provider_seedance.ledger.airflow import BudgetWindowWait, LedgerGuard, guarded_submit
 from airflow_provider_seedance.operators.seedance import SeedanceReferenceToVideoOperator
 
@@ -75,19 +75,19 @@ class LedgeredReferenceToVideoOperator(SeedanceReferenceToVideoOperator):
         )
 
     # (3) _complete: settle at the actual cost (Ark usage) or the estimate, labelled.
-    def _complete(self, context: Any, ref: JobRef) -> dict[str, Any]:
-        output = super()._complete(context, ref)
+    def _complete(self, context: Any, ref: JobRef, prepared: Any = None) -> dict[str, Any]:
+        output = super()._complete(context, ref, prepared)
         if self.ledger_guard is not None:
             self.ledger_guard.succeeded(context, ref)
         return output
 
     # (4) _finish: a failed/cancelled job releases its hold; timeout/error keep it (unknown).
-    def _finish(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
+    def _finish(self, context: Any, event: JobEvent, prepared: Any = None) -> dict[str, Any]:
         try:
-            return super()._finish(context, event)
+            return super()._finish(context, event, prepared)
         except AirflowException:
-            if event["status"] != SUCCESS and self.ledger_guard is not None:
-                self.ledger_guard.failed(context, JobRef.from_dict(event["job"]), event["status"])
+            if not event.status.is_success and self.ledger_guard is not None:
+                self.ledger_guard.failed(context, event.job, event.status.value)
             raise
 
 

@@ -13,7 +13,7 @@ from airflow_provider_seedance.emulator.testing import EmulatorHandle
 from airflow_provider_seedance.ledger.airflow import get_ledger
 from airflow_provider_seedance.ledger.store import RELEASED, SUCCEEDED, UNKNOWN
 from tests.ledger.ledgered_operator import LedgeredReferenceToVideoOperator
-from tests.operators.conftest import FakeTaskStateStore
+from tests.support.tasks import FakeTaskStateStore
 
 INPUTS: dict[str, Any] = {
     "prompt": "A corgi surfs at golden hour",
