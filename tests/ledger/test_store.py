@@ -164,3 +164,43 @@ def test_an_unreachable_database_is_a_clear_error() -> None:
         ledger.reserve(ti(), SPEC, BUDGETS)
     assert "unreachable" in str(info.value)
     assert "s3cret" not in str(info.value)
+
+
+def test_the_cli_creates_the_database_and_migrates_it(
+    postgres_available: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uuid
+
+    from airflow_provider_seedance.ledger.__main__ import main
+    from tests.ledger.conftest import PG_URL_BASE, _pg_admin
+
+    name = f"seedance_ledger_cli_{uuid.uuid4().hex[:8]}"
+    url = f"{PG_URL_BASE}/{name}"
+    try:
+        assert main(["migrate", "--url", url, "--create-database", "--schema", "spend"]) == 0
+        assert main(["migrate", "--url", url, "--create-database", "--schema", "spend"]) == 0  # idempotent
+        out = capsys.readouterr().out
+        assert out.count("created database") == 1
+        assert f"schema version {schema.SCHEMA_VERSION}" in out
+        ledger = Ledger(url, schema="spend")
+        ledger.reserve(ti(), SPEC, BUDGETS)
+        with ledger.engine.connect() as conn:
+            tables = (
+                conn.exec_driver_sql(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'spend' ORDER BY 1"
+                )
+                .scalars()
+                .all()
+            )
+        assert tables == [
+            "seedance_budget_windows",
+            "seedance_ledger_entries",
+            "seedance_ledger_holds",
+            "seedance_ledger_schema",
+        ]
+        ledger.dispose()
+    finally:
+        admin = _pg_admin()
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
