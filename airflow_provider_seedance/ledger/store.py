@@ -617,27 +617,38 @@ class Ledger:
 
     def mark_submitted(self, identity: TaskIdentity, request_id: str) -> Entry:
         """The platform answered the submit with ``request_id``: the job exists."""
-        with self._tx() as conn:
-            latest = self._require(conn, identity)
-            if latest.state == SUBMITTED and latest.request_id == request_id:
-                return latest
-            return self._transition(conn, latest, (RESERVED, UNKNOWN), SUBMITTED, request_id=request_id)
+        return self._advance(
+            identity, (RESERVED, UNKNOWN), SUBMITTED,
+            done=lambda e: e.state == SUBMITTED and e.request_id == request_id, request_id=request_id,
+        )  # fmt: skip
 
     def mark_unknown(self, identity: TaskIdentity, note: str) -> Entry:
         """The submit's outcome is unknown (a job may exist): keep the estimate held."""
-        with self._tx() as conn:
-            latest = self._require(conn, identity)
-            if latest.state == UNKNOWN:
-                return latest
-            return self._transition(conn, latest, (RESERVED, SUBMITTED), UNKNOWN, note=note)
+        return self._advance(
+            identity, (RESERVED, SUBMITTED), UNKNOWN, done=lambda e: e.state == UNKNOWN, note=note
+        )
 
     def release(self, identity: TaskIdentity, note: str) -> Entry:
         """The submit provably created no job (rejected, never sent): return the estimate."""
+        return self._advance(
+            identity, (RESERVED,), RELEASED, done=lambda e: e.state == RELEASED, spent=0, note=note
+        )
+
+    def _advance(
+        self,
+        identity: TaskIdentity,
+        from_states: Sequence[str],
+        to_state: str,
+        *,
+        done: Callable[[Entry], bool],
+        **values: Any,
+    ) -> Entry:
+        """Move the task instance's latest entry; a repeat (``done`` holds already) is a no-op."""
         with self._tx() as conn:
             latest = self._require(conn, identity)
-            if latest.state == RELEASED:
+            if done(latest):
                 return latest
-            return self._transition(conn, latest, (RESERVED,), RELEASED, spent=0, note=note)
+            return self._transition(conn, latest, from_states, to_state, **values)
 
     def settle(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -58,3 +59,13 @@ def ledger_url(request: pytest.FixtureRequest) -> str:
     fixture = "sqlite_url" if request.param == "sqlite" else "pg_url"
     url: str = request.getfixturevalue(fixture)
     return url
+
+
+@pytest.fixture
+def ledger_conn(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """An Airflow connection ``seedance_ledger`` naming a SQLite ledger (any SQLAlchemy URL in the extra)."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SEEDANCE_LEDGER", json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": url}})
+    )
+    return "seedance_ledger"

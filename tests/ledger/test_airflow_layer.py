@@ -32,15 +32,6 @@ def context(map_index: int = 0, try_number: int = 1) -> dict:
 
 
 @pytest.fixture
-def ledger_conn(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_SEEDANCE_LEDGER", json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": url}})
-    )
-    return "seedance_ledger"
-
-
-@pytest.fixture
 def fal_conn(seedance_connection) -> str:
     return seedance_connection(
         conn_id="seedance_fal",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,15 +37,6 @@ class TI:
 
 def ctx(store: FakeTaskStateStore, map_index: int = -1, try_number: int = 1) -> dict[str, Any]:
     return {"ti": TI(map_index, try_number), "task_state_store": store}
-
-
-@pytest.fixture
-def ledger_conn(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_SEEDANCE_LEDGER", json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": url}})
-    )
-    return "seedance_ledger"
 
 
 @pytest.fixture
