@@ -68,11 +68,21 @@ def ledger_url_from_connection(conn: Any) -> str:
     conn_type = (conn.conn_type or "").lower()
     if conn_type == "sqlite":
         return f"sqlite:///{host}" if host else "sqlite://"
-    uri = conn.get_uri()
-    for prefix in ("postgres://", "postgresql://"):
-        if uri.startswith(prefix):
-            return "postgresql+psycopg2://" + uri[len(prefix) :]
-    return str(uri)
+    if conn_type in ("postgres", "postgresql"):
+        # From the fields, not get_uri(): that would turn ledger options in the extra into
+        # query parameters the database driver rejects.
+        from sqlalchemy.engine import URL
+
+        url = URL.create(
+            "postgresql+psycopg2",
+            username=conn.login or None,
+            password=conn.password or None,
+            host=conn.host or None,
+            port=conn.port or None,
+            database=conn.schema or None,
+        )
+        return url.render_as_string(hide_password=False)
+    return str(conn.get_uri())
 
 
 def _is_airflow_metadata_db(url: str) -> bool:

@@ -42,17 +42,23 @@ def fal_conn(seedance_connection) -> str:
 def test_connection_urls() -> None:
     def conn(**kw: object) -> SimpleNamespace:
         base = {
-            "extra_dejson": {},
-            "host": None,
+            "extra_dejson": {"fail_open": True},
+            "host": "db.internal",
             "conn_type": "postgres",
-            "get_uri": lambda: "postgres://u:p@h:5432/db",
+            "login": "u",
+            "password": "p@ss",
+            "port": 5432,
+            "schema": "ledger",
+            "get_uri": lambda: "mysql://x",
         }
         return SimpleNamespace(**{**base, **kw})
 
-    assert ledger_url_from_connection(conn()) == "postgresql+psycopg2://u:p@h:5432/db"
+    # A postgres connection: from its fields, the extra's options not in the URL.
+    assert ledger_url_from_connection(conn()) == "postgresql+psycopg2://u:p%40ss@db.internal:5432/ledger"
     assert ledger_url_from_connection(conn(host="sqlite:////data/l.db")) == "sqlite:////data/l.db"
     assert ledger_url_from_connection(conn(conn_type="sqlite", host="/data/l.db")) == "sqlite:////data/l.db"
     assert ledger_url_from_connection(conn(extra_dejson={"sqlalchemy_url": "mysql://x"})) == "mysql://x"
+    assert ledger_url_from_connection(conn(conn_type="mysql")) == "mysql://x"
 
 
 def test_budgets_from_the_connection_are_scoped_to_it_and_the_variable_is_global(
@@ -170,3 +176,21 @@ def test_the_airflow_metadata_database_is_refused(monkeypatch: pytest.MonkeyPatc
     )
     with pytest.raises(Exception, match="metadata database"):
         get_ledger("meta_ledger")
+
+
+def test_a_standard_postgres_connection_names_the_ledger(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = pg_url.rsplit("/", 1)[1]
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PG_LEDGER",
+        json.dumps(
+            {"conn_type": "postgres", "host": "127.0.0.1", "port": 5432, "login": "postgres", "schema": database,
+             "extra": {"schema": "spend", "reservation_ttl_seconds": 60}}
+        ),
+    )  # fmt: skip
+    ledger = get_ledger("pg_ledger")
+    assert ledger.schema == "spend"
+    assert ledger.reservation_ttl.total_seconds() == 60
+    assert ledger.migrate() == 1
+    ledger.dispose()
