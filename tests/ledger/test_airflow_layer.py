@@ -185,10 +185,16 @@ def test_a_standard_postgres_connection_names_the_ledger(
     monkeypatch.setenv(
         "AIRFLOW_CONN_PG_LEDGER",
         json.dumps(
-            {"conn_type": "postgres", "host": "127.0.0.1", "port": 5432, "login": "postgres", "schema": database,
-             "extra": {"schema": "spend", "reservation_ttl_seconds": 60}}
+            {
+                "conn_type": "postgres",
+                "host": "127.0.0.1",
+                "port": 5432,
+                "login": "postgres",
+                "schema": database,
+                "extra": {"schema": "spend", "reservation_ttl_seconds": 60},
+            }
         ),
-    )  # fmt: skip
+    )
     ledger = get_ledger("pg_ledger")
     assert ledger.schema == "spend"
     assert ledger.reservation_ttl.total_seconds() == 60
