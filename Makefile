@@ -39,5 +39,5 @@ bench: setup
 	$(PY) -m benchmarks
 
 lock:
-	.tools/bin/uv pip compile pyproject.toml --extra test --extra e2e --python-version 3.11 \
+	.tools/bin/uv pip compile pyproject.toml --extra test --extra e2e --extra ledger --python-version 3.11 \
 	  --python-platform x86_64-unknown-linux-gnu -q -o requirements/lock.txt

@@ -75,7 +75,10 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "Seedance",
-                "python-modules": ["airflow_provider_seedance.operators.seedance"],
+                "python-modules": [
+                    "airflow_provider_seedance.operators.seedance",
+                    "airflow_provider_seedance.operators.ledger",
+                ],
             }
         ],
         "sensors": [

@@ -303,3 +303,29 @@ class ReferenceResolutionError(SeedanceError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.retryable = retryable
+
+
+# -- spend budgets (ledger/) --
+
+
+class SeedanceBudgetExceeded(SeedanceError):
+    """A spend budget cannot hold this job's estimate; nothing was reserved or submitted.
+
+    :param budget: The budget's name.
+    :param remaining_usd: What the budget's current window has left (limit - spent - held).
+    :param needed_usd: The job's upper-bound estimate.
+    :param next_window_at: When the budget's next window opens (an aware UTC datetime), or None
+        for a budget without windows.
+    """
+
+    def __init__(
+        self, *, budget: str, remaining_usd: float, needed_usd: float, next_window_at: object = None
+    ) -> None:
+        left, need = f"{max(remaining_usd, 0.0):.2f}", f"{needed_usd:.2f}"
+        if left == need:  # 4.5355 left, 4.5360 needed: show the difference
+            left, need = f"{max(remaining_usd, 0.0):.4f}", f"{needed_usd:.4f}"
+        super().__init__(f'budget "{budget}" has ${left} left, this job needs up to ${need}')
+        self.budget = budget
+        self.remaining_usd = remaining_usd
+        self.needed_usd = needed_usd
+        self.next_window_at = next_window_at
