@@ -18,7 +18,6 @@ from airflow_provider_seedance.client.models import (
     ImageToVideoRequest,
     JobRef,
     JobState,
-    JobStatus,
     Mode,
     ReferenceToVideoRequest,
     SeedanceRequest,
@@ -27,7 +26,7 @@ from airflow_provider_seedance.client.models import (
 from airflow_provider_seedance.client.platforms import DIALECTS, dialect_class
 from airflow_provider_seedance.client.polling import Poller, wait_sync
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
-from tests.client.helpers import ClientFacade, policy
+from tests.client.helpers import ClientFacade, client_for, policy, wait_terminal
 from tests.support.retry import NO_WAIT
 
 EmulatorHandle = Any  # airflow_provider_seedance.emulator.testing.EmulatorHandle
@@ -51,33 +50,6 @@ def make_request(mode: Mode, tier: str = "standard", **extra: Any) -> SeedanceRe
 #: every (platform, mode) the platforms sell: the scenario suite runs on each
 SOLD = [(p, m) for p in DIALECTS for m in Mode if dialect_class(p).sells(m)]
 CANCELLABLE = [(p, m) for p, m in SOLD if p != "aihubmax"]
-
-
-@pytest.fixture
-def emulator(seedance_emulator: EmulatorHandle) -> EmulatorHandle:
-    seedance_emulator.configure(queue_seconds=0, run_seconds=0)
-    return seedance_emulator
-
-
-@pytest.fixture
-def held(seedance_emulator: EmulatorHandle) -> EmulatorHandle:
-    """The emulator on a manual clock: jobs queue 60 s and run 60 s until ``advance``."""
-    seedance_emulator.configure(manual_clock=True, queue_seconds=60, run_seconds=60)
-    return seedance_emulator
-
-
-def client_for(
-    make_client: Callable[..., ClientFacade], emu: EmulatorHandle, platform: str, **kwargs: Any
-) -> ClientFacade:
-    return make_client(**{"api_key": emu.api_key, "base_url": emu.base_url, "platform": platform, **kwargs})
-
-
-def wait_terminal(client: ClientFacade, job: JobRef, polls: int = 50) -> JobStatus:
-    for _ in range(polls):
-        status = client.status(job)
-        if status.is_terminal:
-            return status
-    raise AssertionError(f"job {job.request_id} did not finish after {polls} polls")
 
 
 def test_the_suite_covers_every_sold_mode() -> None:

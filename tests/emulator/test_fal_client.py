@@ -75,14 +75,7 @@ def tls_server() -> Iterator[EmulatorServer]:
 def test_official_fal_client_works_unchanged(tls_server: EmulatorServer) -> None:
     emu = tls_server.handle
     emu.reset()
-    env = {
-        **os.environ,
-        "FAL_QUEUE_RUN_HOST": urlsplit(tls_server.base_url).netloc,
-        "FAL_KEY": "fal-test-key",
-        "SSL_CERT_FILE": str(tls_server.ca_path),
-    }
-    env.pop("FAL_KEY_ID", None)
-    env.pop("FAL_KEY_SECRET", None)
+    env = _fal_env(tls_server)
     # six jobs (2 tiers x subscribe / submit+status+result / cancel), then one that fails
     proc = _run_with_failing_last_job(tls_server, SCRIPT, env)
     assert proc.returncode == 0, proc.stderr
@@ -109,6 +102,19 @@ def test_official_fal_client_works_unchanged(tls_server: EmulatorServer) -> None
     assert all(r["auth_scheme"] == "Key" for r in emu.requests("fal.submit"))
     assert all(r["headers"]["user-agent"].startswith("fal-client/") for r in emu.requests("fal.submit"))
     assert len(emu.requests("fal.cancel")) == 4
+
+
+def _fal_env(server: EmulatorServer) -> dict[str, str]:
+    """fal-client's environment: the emulator as its queue host, the key, the throwaway CA."""
+    env = {
+        **os.environ,
+        "FAL_QUEUE_RUN_HOST": urlsplit(server.base_url).netloc,
+        "FAL_KEY": "fal-test-key",
+        "SSL_CERT_FILE": str(server.ca_path),
+    }
+    env.pop("FAL_KEY_ID", None)
+    env.pop("FAL_KEY_SECRET", None)
+    return env
 
 
 def _run_with_failing_last_job(
@@ -159,14 +165,7 @@ MODES_SCRIPT = textwrap.dedent(
 def test_official_fal_client_runs_text_and_image_to_video_on_both_tiers(tls_server: EmulatorServer) -> None:
     emu = tls_server.handle
     emu.reset()
-    env = {
-        **os.environ,
-        "FAL_QUEUE_RUN_HOST": urlsplit(tls_server.base_url).netloc,
-        "FAL_KEY": "fal-test-key",
-        "SSL_CERT_FILE": str(tls_server.ca_path),
-    }
-    env.pop("FAL_KEY_ID", None)
-    env.pop("FAL_KEY_SECRET", None)
+    env = _fal_env(tls_server)
     proc = subprocess.run(
         [sys.executable, "-c", MODES_SCRIPT], env=env, capture_output=True, text=True, timeout=90, check=False
     )
