@@ -155,6 +155,7 @@ class Job:
             "dialect": self.platform,
             "request_id": self.request_id,
             "tier": self.tier,
+            "mode": self.extra.get("mode", "reference-to-video"),
             "model": self.model,
             "state": self.phase(now),
             "seed": self.seed,

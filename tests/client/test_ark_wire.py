@@ -111,7 +111,8 @@ def test_submit_posts_a_content_list_to_the_region_with_its_model_ids(
     assert json.loads(sent.content) == {
         "model": standard if tier == "standard" else fast,
         "content": [
-            {"type": "text", "text": "@Image1 and @Image2 dance to @Audio1, moving like @Video1"},
+            # users write @Image1; Ark's documentation writes "Image 1" (prompt_refs.py)
+            {"type": "text", "text": "Image 1 and Image 2 dance to Audio 1, moving like Video 1"},
             {"type": "image_url", "image_url": {"url": "https://x.test/a.jpg"}, "role": "reference_image"},
             {"type": "image_url", "image_url": {"url": "https://x.test/b.png"}, "role": "reference_image"},
             {"type": "video_url", "video_url": {"url": "https://x.test/m.mp4"}, "role": "reference_video"},
