@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from docutils import nodes
-from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 
 if TYPE_CHECKING:
@@ -39,18 +38,35 @@ def price_rows() -> list[tuple[str, str, str, str, str]]:
     return rows
 
 
+HEADER = ("resolution", "priced frame", "standard, per s", "fast, per s", "with video inputs")
+
+
+def _row(cells: tuple[str, ...], *, literal: bool) -> nodes.row:
+    row = nodes.row()
+    for cell in cells:
+        entry = nodes.entry()
+        entry += nodes.paragraph("", "", nodes.literal(cell, cell) if literal else nodes.Text(cell))
+        row += entry
+    return row
+
+
 class PriceTable(SphinxDirective):
+    """A table node built directly (the page may be Markdown or reStructuredText)."""
+
     has_content = False
 
     def run(self) -> list[nodes.Node]:
-        header = ("resolution", "priced frame", "standard, per s", "fast, per s", "with video inputs")
-        lines = [".. list-table::", "   :header-rows: 1", ""]
-        for row in (header, *price_rows()):
-            lines.append(f"   * - {row[0]}")
-            lines.extend(f"     - {cell}" for cell in row[1:])
-        container = nodes.container()
-        self.state.nested_parse(StringList(lines, source="seedance-price-table"), 0, container)
-        return container.children
+        table = nodes.table(classes=["seedance-price-table"])
+        group = nodes.tgroup(cols=len(HEADER))
+        table += group
+        group.extend(nodes.colspec(colwidth=1) for _ in HEADER)
+        head = nodes.thead()
+        head += _row(HEADER, literal=False)
+        body = nodes.tbody()
+        body.extend(_row(row, literal=False) for row in price_rows())
+        group += head
+        group += body
+        return [table]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

@@ -269,10 +269,17 @@ def test_how_to_snippets_are_the_example_dags_code(built_site: BuiltSite) -> Non
 def test_the_price_table_is_computed_from_the_pricing_module(built_site: BuiltSite) -> None:
     from airflow_provider_seedance.client import pricing
 
-    text = _soup(built_site, "guide/costs").get_text(" ")
+    table = _soup(built_site, "guide/costs").find("table", class_="seedance-price-table")
+    assert isinstance(table, Tag)
+    rows = {
+        cells[0]: cells
+        for cells in ([td.get_text(strip=True) for td in tr.find_all("td")] for tr in table.find_all("tr"))
+        if cells
+    }
+    assert set(rows) == set(pricing.FRAME_SIZES)
     standard_720p = pricing.tokens_for("720p", 1) / 1000 * pricing.TOKEN_PRICE_PER_1000["standard"]
-    assert f"${standard_720p:.5f}" in text  # $0.30240, the per-second rate fal documents
-    assert "$0.30240" in text
+    assert rows["720p"][2] == f"${standard_720p:.5f}" == "$0.30240"  # the per-second rate fal documents
+    assert rows["720p"][3] == "$0.24192"
 
 
 def test_the_changelog_follows_keep_a_changelog(built_site: BuiltSite) -> None:
