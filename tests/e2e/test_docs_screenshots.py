@@ -72,6 +72,7 @@ def capture_connection_form(
             dialog.get_by_text("API Key", exact=True).wait_for()
             out.parent.mkdir(parents=True, exist_ok=True)
             standard = _labels(dialog)
+            _still(page)
             dialog.screenshot(path=str(standard_out), animations="disabled")
             dialog.get_by_text("Extra Fields", exact=True).click()  # the accordion shows one section
             platform = dialog.locator("#element_platform")
@@ -82,10 +83,18 @@ def capture_connection_form(
             dialog.get_by_role("heading", name="Add Connection").click()  # close the menu, keep the dialog
             page.get_by_role("option").first.wait_for(state="detached")
             extra = _labels(dialog)
+            _still(page)
             dialog.screenshot(path=str(out), animations="disabled")
             return {"standard": standard, "extra": extra, "choices": choices, "selected": selected}
         finally:
             browser.close()
+
+
+def _still(page: Any) -> None:
+    """No focus ring, no hover: the same form gives the same picture on every run."""
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(300)
 
 
 def _labels(dialog: Any) -> list[str]:
