@@ -1,6 +1,6 @@
 """``python -m benchmarks [NAME ...] [--quick]``: run the benchmarks, print and save the ratios.
 
-Names: ``triggers``, ``transfer``, ``import``, ``validation`` (default: all, in that order).
+Names: ``triggers``, ``transfer``, ``import``, ``validation``, ``preflight`` (default: all, in that order).
 Results go to stdout and to ``benchmarks/results/latest.json`` and ``latest.md`` (``--out`` to
 write elsewhere, ``--no-save`` to write nothing). See docs/benchmarks.md.
 """
@@ -17,17 +17,18 @@ from benchmarks.common import RESULTS_DIR, BenchResult, ensure_airflow_home, pri
 
 
 def _registry() -> dict[str, Callable[..., BenchResult]]:
-    from benchmarks import bench_import, bench_transfer, bench_triggers, bench_validation
+    from benchmarks import bench_import, bench_preflight, bench_transfer, bench_triggers, bench_validation
 
     return {
         "triggers": bench_triggers.run,
         "transfer": bench_transfer.run,
         "import": bench_import.run,
         "validation": bench_validation.run,
+        "preflight": bench_preflight.run,
     }
 
 
-BENCHMARKS = ("triggers", "transfer", "import", "validation")
+BENCHMARKS = ("triggers", "transfer", "import", "validation", "preflight")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

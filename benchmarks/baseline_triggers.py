@@ -17,17 +17,17 @@ They are benchmark fixtures, not production code: no cancel on kill, no deadline
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_seedance.client.events import EventStatus, JobEvent
 from airflow_provider_seedance.client.models import JobRef, JobStatus
 from airflow_provider_seedance.client.platforms import get_dialect
 from airflow_provider_seedance.client.platforms.base import HttpResponse
-from airflow_provider_seedance.client.polling import Poller, make_event
+from airflow_provider_seedance.client.polling import Poller, wait_async
 from airflow_provider_seedance.client.transport import USER_AGENT, SeedanceClient, build_timeout
 from airflow_provider_seedance.hooks.seedance import SeedanceConnectionConfig, SeedanceHook
 
@@ -58,32 +58,15 @@ class _BaselineTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         ref = JobRef.from_dict(self.job)
-        poller = Poller(ref=ref, end_time=self.end_time, poll_interval=self.poll_interval)
+        poller = Poller(ref=ref, end_time=self.end_time, poll_interval=self.poll_interval, log=self.log)
         try:
             await self._setup()
-            while True:
-                if poller.timed_out(time.time()):
-                    yield TriggerEvent(poller.timeout_event("not cancelled"))
-                    return
-                try:
-                    status = await self._status(ref)
-                except Exception as exc:
-                    event = poller.observe_error(exc)
-                    if event is not None:
-                        yield TriggerEvent(event)
-                        return
-                else:
-                    lines, event = poller.observe(status)
-                    for line in lines:
-                        self.log.info(line)
-                    if event is not None:
-                        yield TriggerEvent(event)
-                        return
-                await asyncio.sleep(poller.sleep_for(time.time()))
+            event = await wait_async(poller, self._status)
         except Exception as exc:
-            yield TriggerEvent(make_event("error", ref, f"{type(exc).__name__}: {exc}"))
+            event = JobEvent(status=EventStatus.ERROR, job=ref, message=f"{type(exc).__name__}: {exc}")
         finally:
             await self._teardown()
+        yield TriggerEvent(event.to_payload())
 
 
 class ClientPerPollTrigger(_BaselineTrigger):

@@ -98,10 +98,14 @@ def worker(argv: list[str]) -> None:
 
 def _finished_clip(server: Any) -> dict[str, Any]:
     """Generate one clip on the emulator; return what the generation operator returns."""
-    from airflow_provider_seedance.client.models import JobState, ReferenceToVideoRequest
+    from airflow_provider_seedance.client.models import (
+        JobOutput,
+        JobState,
+        OutputStatus,
+        ReferenceToVideoRequest,
+    )
     from airflow_provider_seedance.client.pricing import estimate_cost
     from airflow_provider_seedance.client.transport import SeedanceClient
-    from airflow_provider_seedance.operators.seedance import build_output
 
     request = ReferenceToVideoRequest(prompt="benchmark clip", duration=5, seed=7)
     with SeedanceClient(api_key=server.api_key, platform="fal", base_url=server.base_url) as client:
@@ -111,14 +115,15 @@ def _finished_clip(server: Any) -> dict[str, Any]:
                 break
             time.sleep(0.05)
         result = client.result(ref)
-    return build_output(
-        ref, result, status="succeeded", request=request, estimate=estimate_cost(request, platform="fal")
-    )
+    estimate = estimate_cost(request, platform="fal")
+    return JobOutput.from_job(
+        ref, result, status=OutputStatus.SUCCEEDED, request=request, estimated_cost_usd=estimate.usd
+    ).to_xcom()
 
 
 def run(*, quick: bool, size_mb: int | None = None, repeats: int | None = None) -> BenchResult:
+    from airflow_provider_seedance.emulator.gcs import start_emulator, stop_emulator
     from airflow_provider_seedance.emulator.testing import EmulatorServer
-    from tests.support.gcs_emulator import start_emulator, stop_emulator
 
     size_mb = size_mb or (100 if quick else 500)
     repeats = repeats or (1 if quick else 2)

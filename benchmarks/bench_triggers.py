@@ -6,10 +6,8 @@ event loop next to a 100 ms ticker, and waits for every first event. The emulato
 while the jobs are submitted and started by the worker when it is ready, so every job leaves the
 queue and finishes at the same known moment and only the waiting is measured.
 
-Variants: ``ours`` (:class:`SeedanceJobTrigger`, one pooled ``httpx.AsyncClient`` per run), the
-baselines of :mod:`benchmarks.baseline_triggers`, and ``ours-shared-ssl``: ours with httpx's
-``create_ssl_context`` memoized, a what-if that prices the fix for the per-client SSL context
-(see docs/benchmarks.md). It is not the shipped code.
+Variants: ``ours`` (:class:`SeedanceJobTrigger`, one pooled ``httpx.AsyncClient`` per run) and the
+baselines of :mod:`benchmarks.baseline_triggers`.
 """
 
 from __future__ import annotations
@@ -38,7 +36,6 @@ from benchmarks.common import (
 )
 
 OURS = "ours"
-WHAT_IF = "ours-shared-ssl"
 PRIMARY_BASELINE = "client-per-poll"
 #: Seconds each job spends queued and running once the emulator clock starts.
 QUEUE_SECONDS = 2.0
@@ -48,27 +45,8 @@ RUN_SECONDS = 3.0
 # -- worker (runs in its own process) ----------------------------------------------------------
 
 
-def _memoize_ssl_contexts() -> None:
-    """What-if: every httpx client in this process shares one SSL context per configuration."""
-    import functools
-
-    import httpx._transports.default as transport_module
-
-    original = transport_module.create_ssl_context
-    cache: dict[tuple[Any, ...], Any] = {}
-
-    @functools.wraps(original)
-    def shared(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
-        key = (id(verify) if not isinstance(verify, bool | str) else verify, cert, trust_env)
-        if key not in cache:
-            cache[key] = original(verify=verify, cert=cert, trust_env=trust_env)
-        return cache[key]
-
-    transport_module.create_ssl_context = shared  # type: ignore[assignment]
-
-
 def _make_trigger(variant: str, job: dict[str, str], end_time: float, poll_interval: float) -> Any:
-    if variant in (OURS, WHAT_IF):
+    if variant == OURS:
         from airflow_provider_seedance.triggers.seedance import SeedanceJobTrigger
 
         return SeedanceJobTrigger(job=job, end_time=end_time, poll_interval=poll_interval)
@@ -144,8 +122,6 @@ def worker(argv: list[str]) -> None:
 
     # The same for every variant: per-poll INFO lines are not what is measured.
     logging.disable(logging.INFO)
-    if args.variant == WHAT_IF:
-        _memoize_ssl_contexts()
     _make_trigger(args.variant, {"platform": "fal", "request_id": "warm-up"}, 0.0, 1.0)  # imports
     jobs: list[dict[str, str]] = json.loads(args.jobs.read_text())
     end_time = time.time() + args.budget + 60
@@ -263,7 +239,7 @@ def run(
     # Every variant at the smallest size; the slow anti-patterns only there (keeps the run short).
     cases: list[tuple[str, int]] = []
     for i, n in enumerate(sizes):
-        wanted = [OURS, WHAT_IF, PRIMARY_BASELINE] + (["to-thread", "blocking"] if i == 0 else [])
+        wanted = [OURS, PRIMARY_BASELINE] + (["to-thread", "blocking"] if i == 0 else [])
         cases += [(v, n) for v in wanted if variants is None or v in variants]
     result = BenchResult(
         name="triggers",
@@ -298,7 +274,7 @@ def run(
         ours = reports.get(f"{OURS}@{n}")
         if ours is None:
             continue
-        for baseline in [PRIMARY_BASELINE, "to-thread", "blocking", WHAT_IF]:
+        for baseline in [PRIMARY_BASELINE, "to-thread", "blocking"]:
             other = reports.get(f"{baseline}@{n}")
             if other is None:
                 continue

@@ -404,7 +404,9 @@ class Stack:
         gcs_log = self.log_dir / "gcs-emulator.log"
         gcs_log.unlink(missing_ok=True)
         self._add(
-            "gcs-emulator", [sys.executable, "-m", "tests.support.gcs_emulator", "--port", "0"], env=env
+            "gcs-emulator",
+            [sys.executable, "-m", "airflow_provider_seedance.emulator.gcs", "--port", "0"],
+            env=env,
         )
         deadline = time.monotonic() + 30
         emulator_url = None

@@ -31,4 +31,4 @@ def seedance_connection(monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
     return define
 
 
-pytest_plugins = ["tests.support.gcs_emulator"]
+pytest_plugins = ["airflow_provider_seedance.emulator.gcs_pytest_plugin"]

@@ -11,8 +11,9 @@ Callers catch what they can act on:
 * :class:`SeedanceJobFailed` -- the job ran and the platform reports it failed.
 * :class:`SeedanceAmbiguousSubmitError` -- the submit request was sent but no answer came back;
   a job may or may not exist and **must not be re-sent blindly**.
-* :class:`SeedanceDownloadError` (and :class:`SeedanceIncompleteDownloadError`) -- fetching a
-  generated video from its media URL failed; ``expired`` says a fresh URL may help.
+* :class:`SeedanceDownloadError` (and :class:`SeedanceIncompleteDownloadError`,
+  :class:`MediaURLRefusedError`) -- fetching a generated video from its media URL failed;
+  ``expired`` says a fresh URL may help.
 * :class:`GCSArchiveError` (and :class:`ObjectExistsError`, :class:`ChecksumMismatchError`) --
   writing a video into Google Cloud Storage failed.
 
@@ -23,6 +24,7 @@ status codes only, and :func:`redact` is applied to every body excerpt as a seco
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,59 @@ class SeedanceJobFailed(SeedanceError):
         self.error_type = error_type
 
 
+#: :attr:`JobStatus.error_type` (and :attr:`SeedanceJobFailed.error_type`) of a job the platform
+#: refused for its content: the same inputs would be refused (and maybe billed) again.
+CONTENT_REJECTED = "content_rejected"
+
+
+class SeedanceContentRejected(SeedanceError):
+    """The platform refused the request's content (moderation). Catch this one class for every
+    refusal: at submit (:class:`SeedanceSubmitContentRejected`) or once the job ran
+    (:class:`SeedanceJobContentRejected`). Never retried: the same inputs are refused again.
+
+    ``refused_input`` names what was refused where the platform says (``"prompt"``,
+    ``"image"``, ``"video"``, ``"audio"``), else None; ``platform_code`` is the platform's own
+    code (``InputImageSensitiveContentDetected``, ``content_policy_violation``, ...).
+    """
+
+    refused_input: str | None = None
+    platform_code: str | None = None
+
+
+class SeedanceSubmitContentRejected(SeedanceContentRejected, SeedanceRequestRejected):
+    """The submit was refused for its content (HTTP 400/422); no job was created."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        refused_input: str | None = None,
+        platform_code: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.refused_input = refused_input
+        self.platform_code = platform_code
+
+
+class SeedanceJobContentRejected(SeedanceContentRejected, SeedanceJobFailed):
+    """The job ran and the platform refused its content (a moderated failed job, or fal's
+    ``content_policy_violation`` when its result is fetched)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_id: str,
+        error: str | None = None,
+        refused_input: str | None = None,
+        platform_code: str | None = None,
+    ) -> None:
+        super().__init__(message, request_id=request_id, error=error, error_type=CONTENT_REJECTED)
+        self.refused_input = refused_input
+        self.platform_code = platform_code
+
+
 class SeedanceAmbiguousSubmitError(SeedanceError):
     """The submit request was sent but its outcome is unknown.
 
@@ -176,6 +231,17 @@ class SeedanceIncompleteDownloadError(SeedanceDownloadError):
         self.expected = expected
 
 
+class MediaURLRefusedError(SeedanceDownloadError):
+    """A media URL breaks the download policy (not https, or a local/private address); nothing was fetched.
+
+    :param field: The input the URL came from (``video.url``, or ``video.url (redirect)``).
+    """
+
+    def __init__(self, message: str, *, field: str = "video.url") -> None:
+        super().__init__(f"{field}: {message}", retryable=False)
+        self.field = field
+
+
 class GCSArchiveError(SeedanceError):
     """Archiving a video into Google Cloud Storage failed."""
 
@@ -194,3 +260,47 @@ def redact(text: str, *secrets: str | None) -> str:
         if secret:
             text = text.replace(secret, "***")
     return text
+
+
+# -- reference media (client/references.py, client/preflight.py, client/reference_storage.py) --
+
+
+@dataclass(frozen=True)
+class ReferenceFieldError(FieldError):
+    """A reference (``video_urls[2]``) breaks a limit or cannot be read.
+
+    ``transient``: a network fault (timeout, 5xx, dropped connection) stood in the way; the same
+    check may pass later.
+    """
+
+    transient: bool = False
+
+
+class SeedancePreflightError(SeedanceValidationError):
+    """Reference media break documented limits or cannot be read; nothing was submitted.
+
+    ``transient`` is True only when every problem is a network fault: a retry may help. Any
+    other preflight failure will fail again the same way (Airflow should not retry it).
+    """
+
+    def __init__(self, errors: list[FieldError], *, report: object = None) -> None:
+        super().__init__(errors)
+        self.report = report
+
+    @property
+    def transient(self) -> bool:
+        return bool(self.errors) and all(
+            isinstance(e, ReferenceFieldError) and e.transient for e in self.errors
+        )
+
+
+class ReferenceResolutionError(SeedanceError):
+    """Turning a reference into a URL the platform can fetch (signing, uploading) failed.
+
+    ``retryable``: the failure was a transient fault that survived the bounded retries.
+    """
+
+    def __init__(self, message: str, *, field: str, retryable: bool = False) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.retryable = retryable

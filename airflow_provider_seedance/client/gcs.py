@@ -13,6 +13,9 @@ into a resumable upload (``blob.open("wb")``, constant memory) and guarantees:
 
 * **Nothing partial.** The upload is finalized only after the download delivered exactly the
   announced number of bytes; a broken download abandons the upload session, so no object appears.
+  A body whose first bytes cannot start a ``content_type`` video (MP4/MOV, WebM/MKV: an error
+  page or garbage served as ``200 video/mp4``) is refused before anything is written (a
+  retryable :class:`SeedanceDownloadError`).
 * **Verified.** The CRC32C computed while streaming must equal the ``crc32c`` GCS reports for the
   new object (and the size must match); otherwise the new generation is deleted and
   :class:`ChecksumMismatchError` is raised.
@@ -20,9 +23,11 @@ into a resumable upload (``blob.open("wb")``, constant memory) and guarantees:
   ``replace=True``, the generation that was inspected), so a concurrent writer is never
   overwritten. After verification the object's metadata gets ``seedance-crc32c``: a retry that
   finds an object from the same platform job whose GCS checksum equals that recorded value is
-  done without downloading or uploading anything. Any other existing object is compared by
-  checksum (streaming the video once, without uploading); different content raises
-  :class:`ObjectExistsError` and the object is left untouched, unless ``replace=True``.
+  done without downloading or uploading anything. An object that records another job
+  (another ``seedance-platform`` or ``seedance-request-id``) is never taken for ours, even with
+  identical bytes: :class:`ObjectExistsError`, left untouched, unless ``replace=True``. Any other
+  existing object (no record of a job) is compared by checksum (streaming the video once, without
+  uploading); different content raises :class:`ObjectExistsError` likewise.
 
 google-cloud-storage is imported only inside functions.
 """
@@ -35,17 +40,24 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 
-from airflow_provider_seedance.client.errors import ChecksumMismatchError, GCSArchiveError, ObjectExistsError
+from airflow_provider_seedance.client.errors import (
+    ChecksumMismatchError,
+    GCSArchiveError,
+    ObjectExistsError,
+    SeedanceDownloadError,
+)
 from airflow_provider_seedance.client.media import (
     DEFAULT_CHUNK_SIZE,
     DownloadStream,
     MediaSource,
+    looks_like_video,
     run_download_attempts,
+    safe_url,
 )
 from airflow_provider_seedance.client.retry import DOWNLOAD_RETRY, RetryPolicy
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
     from datetime import timedelta
 
     import google.auth.credentials
@@ -232,6 +244,16 @@ class GCSVideoArchiver:
             and self.metadata.get(REQUEST_ID_KEY) is not None
         )
 
+    @staticmethod
+    def _recorded_job_of(meta: Mapping[str, str] | None) -> tuple[str | None, str | None] | None:
+        """``(platform, request id)`` a metadata dict records, or None when it records neither."""
+        meta = meta or {}
+        platform, request_id = meta.get(PLATFORM_KEY), meta.get(REQUEST_ID_KEY)
+        return None if platform is None and request_id is None else (platform, request_id)
+
+    def _recorded_job(self, blob: storage.Blob) -> tuple[str | None, str | None] | None:
+        return self._recorded_job_of(blob.metadata)
+
     def _done(self, blob: storage.Blob, *, uploaded: bool) -> ArchiveResult:
         return ArchiveResult(
             bucket=self.bucket_name,
@@ -263,6 +285,14 @@ class GCSVideoArchiver:
         if self.replace and generation is not None:
             log.info("%s exists (generation %s); replace=True, overwriting it", self.uri, generation)
             return generation
+        if self._recorded_job(existing) not in (None, self._recorded_job_of(self.metadata)):
+            # Another job's archive, even with identical bytes: never "already archived" for us.
+            platform, request_id = self._recorded_job(existing) or (None, None)
+            raise ObjectExistsError(
+                f"{self.uri} already exists and was archived for another Seedance job (platform "
+                f"{platform}, request {request_id}); it was left untouched. Choose another "
+                "object_name, or pass replace=True to overwrite it."
+            )
         if known is None and source.expected_size is not None and existing.size != source.expected_size:
             raise self._exists_error(
                 existing, f"its size is {existing.size} bytes, the video's is {source.expected_size}"
@@ -289,8 +319,21 @@ class GCSVideoArchiver:
             "choose another object_name, or pass replace=True to overwrite it."
         )
 
+    def _chunks(self, stream: DownloadStream, chunk_size: int) -> Iterator[bytes]:
+        """The stream's chunks; the first must look like a ``content_type`` video (a retryable error)."""
+        first = True
+        for chunk in stream.iter_chunks(chunk_size):
+            if first and not looks_like_video(chunk, self.content_type):
+                raise SeedanceDownloadError(
+                    f"Download of {safe_url(stream.url)} does not look like a {self.content_type} video "
+                    f"(its first bytes are {chunk[:8]!r}); nothing was written",
+                    retryable=True,
+                )
+            first = False
+            yield chunk
+
     def _hash_only(self, stream: DownloadStream) -> tuple[str, int]:
-        for _ in stream.iter_chunks(self.chunk_size):
+        for _ in self._chunks(stream, self.chunk_size):
             pass
         return stream.crc32c, stream.size
 
@@ -311,7 +354,7 @@ class GCSVideoArchiver:
             timeout=self.timeout,
         )
         try:
-            for chunk in stream.iter_chunks(min(self.chunk_size, DEFAULT_CHUNK_SIZE)):
+            for chunk in self._chunks(stream, min(self.chunk_size, DEFAULT_CHUNK_SIZE)):
                 writer.write(chunk)
         except (PreconditionFailed, InvalidResponse) as exc:
             with contextlib.suppress(Exception):

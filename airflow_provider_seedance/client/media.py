@@ -17,6 +17,16 @@ a fresh URL. :func:`run_download_attempts` drives that: retries of transient fai
 errors, 408, 425, 429, 5xx, a truncated body) as a :class:`RetryPolicy` decides, and one refresh
 of an expired URL.
 
+Media URLs come from the platform's answer, so they are not trusted (:class:`MediaURLPolicy`):
+before any byte is fetched, the URL -- and every redirect hop, followed here one at a time --
+must be ``https`` and its host must resolve only to public addresses (never loopback,
+link-local such as a cloud VM's metadata server 169.254.169.254, private, shared, reserved or
+multicast), else :class:`MediaURLRefusedError`. Only when the Seedance connection's own host is
+itself local or private (the emulator on 127.0.0.1, a proxy on the VPC) are such addresses and
+plain ``http`` allowed (:meth:`MediaURLPolicy.for_connection`). The check resolves the host
+just before the request; a DNS answer that changes between that check and httpx's own lookup
+(DNS rebinding) is not covered.
+
 Messages never contain a URL's query string (where signatures and tokens live).
 """
 
@@ -24,15 +34,21 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import ipaddress
 import logging
+import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from airflow_provider_seedance.client.errors import SeedanceDownloadError, SeedanceIncompleteDownloadError
+from airflow_provider_seedance.client.errors import (
+    MediaURLRefusedError,
+    SeedanceDownloadError,
+    SeedanceIncompleteDownloadError,
+)
 from airflow_provider_seedance.client.retry import DOWNLOAD_RETRY, RetryPolicy, parse_retry_after
 
 if TYPE_CHECKING:
@@ -49,6 +65,115 @@ DEFAULT_CHUNK_SIZE = 1024 * 1024
 EXPIRED_STATUSES = frozenset({401, 403, 404, 410})
 _RETRYABLE_STATUSES = frozenset({408, 425, 429})
 _NOT_VIDEO_TYPES = ("text/", "application/json", "application/xml", "application/problem+json")
+#: Redirect hops followed (each one checked against the policy) before giving up.
+MAX_REDIRECTS = 5
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def resolve_host(host: str, port: int | None = None) -> list[IPAddress]:
+    """Every address ``host`` resolves to (an IP literal is its own answer); OSError if none."""
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    infos = socket.getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
+def is_public_address(ip: IPAddress) -> bool:
+    """True for a globally routable unicast address (an IPv4-mapped IPv6 is judged as IPv4)."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def _describe(ip: IPAddress) -> str:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for attr, label in (
+        ("is_loopback", "loopback"),
+        ("is_link_local", "link-local"),
+        ("is_private", "private"),
+        ("is_multicast", "multicast"),
+    ):
+        if getattr(ip, attr):
+            return f"{ip}, a {label} address"
+    return f"{ip}, not a public address"
+
+
+@dataclass(frozen=True)
+class MediaURLPolicy:
+    """Which media URLs may be downloaded; see the module docstring.
+
+    :param allow_local: Allow plain ``http`` and loopback / link-local / private / reserved
+        addresses. Set only when the Seedance connection itself points at such a host.
+    """
+
+    allow_local: bool = False
+
+    @classmethod
+    def for_connection(cls, base_url: str | None) -> MediaURLPolicy:
+        """The policy for a connection's base URL: local only if its host resolves only locally."""
+        host = urlsplit(base_url).hostname if base_url else None
+        if not host:
+            return cls()
+        try:
+            addresses = resolve_host(host)
+        except (OSError, UnicodeError):
+            return cls()
+        return cls(allow_local=bool(addresses) and not any(is_public_address(a) for a in addresses))
+
+    def check(self, url: str, *, field: str = "video.url") -> None:
+        """Raise :class:`MediaURLRefusedError` unless ``url`` may be fetched. Resolves its host."""
+        where = safe_url(url)
+        local_hint = (
+            " (allowed only when the Seedance connection's host is itself local, as with the emulator)"
+        )
+        try:
+            parts = urlsplit(url)
+            host, port = parts.hostname, parts.port
+        except ValueError:
+            raise MediaURLRefusedError(f"{where} is not a valid URL", field=field) from None
+        if parts.scheme not in ("http", "https") or not host:
+            raise MediaURLRefusedError(f"{where} must be an https URL with a host", field=field)
+        if self.allow_local:
+            return
+        if parts.scheme != "https":
+            raise MediaURLRefusedError(f"{where} must use https{local_hint}", field=field)
+        try:
+            addresses = resolve_host(host, port)
+        except (OSError, UnicodeError) as exc:
+            raise SeedanceDownloadError(
+                f"Download of {where} failed: cannot resolve {host!r}: {exc}", retryable=True
+            ) from exc
+        bad = [a for a in addresses if not is_public_address(a)]
+        if bad or not addresses:
+            what = _describe(bad[0]) if bad else "no address"
+            raise MediaURLRefusedError(
+                f"{where} resolves to {what}; media URLs must point at public addresses{local_hint}",
+                field=field,
+            )
+
+
+#: ISO base media (MP4, MOV) box types that can open a file, at bytes 4..8.
+_ISO_BMFF_FIRST_BOXES = frozenset({b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"uuid"})
+_MATROSKA_MAGIC = b"\x1a\x45\xdf\xa3"  # WebM, MKV
+#: Content types whose signature :func:`looks_like_video` knows; others are not sniffed.
+SNIFFED_TYPES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska")
+
+
+def looks_like_video(head: bytes, content_type: str) -> bool:
+    """Whether the first bytes of a body can start a ``content_type`` video (True if not sniffed).
+
+    Catches a 2xx answer whose body is an error page or garbage while its headers claim a video.
+    """
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind not in SNIFFED_TYPES:
+        return True
+    if kind in ("video/webm", "video/x-matroska"):
+        return head.startswith(_MATROSKA_MAGIC)
+    return len(head) >= 8 and head[4:8] in _ISO_BMFF_FIRST_BOXES
 
 
 def safe_url(url: str) -> str:
@@ -124,17 +249,43 @@ class DownloadStream:
         self.complete = True
 
 
+def _get_following_redirects(
+    client: httpx.Client, url: str, policy: MediaURLPolicy, stack: contextlib.ExitStack
+) -> httpx.Response:
+    """GET ``url``, following redirects one hop at a time; every hop is checked first."""
+    current, label = url, "video.url"
+    for _ in range(MAX_REDIRECTS + 1):
+        policy.check(current, field=label)
+        response = stack.enter_context(
+            client.stream("GET", current, headers={"Accept-Encoding": "identity"}, follow_redirects=False)
+        )
+        location = response.headers.get("Location")
+        if not (response.is_redirect and location):
+            return response
+        response.close()
+        current, label = urljoin(str(response.url), location), "video.url (redirect)"
+    raise SeedanceDownloadError(f"Download of {safe_url(url)} redirected more than {MAX_REDIRECTS} times")
+
+
 @contextlib.contextmanager
 def open_download(
-    client: httpx.Client, url: str, *, expected_size: int | None = None
+    client: httpx.Client,
+    url: str,
+    *,
+    expected_size: int | None = None,
+    policy: MediaURLPolicy | None = None,
 ) -> Iterator[DownloadStream]:
     """Open a streaming GET of ``url``; raise :class:`SeedanceDownloadError` on a bad answer.
 
-    Never send platform credentials to a media URL: ``client`` must be a plain client.
+    ``url`` and every redirect hop must pass ``policy`` (default: the strict
+    :class:`MediaURLPolicy`) before a request is sent. Never send platform credentials to a
+    media URL: ``client`` must be a plain client.
     """
     where = safe_url(url)
+    policy = policy if policy is not None else MediaURLPolicy()
     try:
-        with client.stream("GET", url, headers={"Accept-Encoding": "identity"}) as response:
+        with contextlib.ExitStack() as stack:
+            response = _get_following_redirects(client, url, policy, stack)
             status = response.status_code
             if status >= 400:
                 retryable = status in _RETRYABLE_STATUSES or status >= 500
@@ -179,12 +330,15 @@ class MediaSource:
     :param expected_size: The platform's ``file_size``, if it reported one.
     :param refresh: Called when the URL has expired; returns a fresh ``(url, expected_size)``
         (typically by asking the platform for the job's result again). None: no way to refresh.
+    :param policy: Which URLs (and redirect hops) may be fetched; strict by default, see
+        :meth:`MediaURLPolicy.for_connection`.
     """
 
     url: str
     expected_size: int | None = None
     refresh: Callable[[], tuple[str, int | None]] | None = None
     refreshes: int = 0
+    policy: MediaURLPolicy = field(default_factory=MediaURLPolicy)
 
     def renew(self) -> None:
         assert self.refresh is not None
@@ -216,7 +370,9 @@ def run_download_attempts(
     started = time.monotonic()
     while True:
         try:
-            with open_download(client, source.url, expected_size=source.expected_size) as stream:
+            with open_download(
+                client, source.url, expected_size=source.expected_size, policy=source.policy
+            ) as stream:
                 return attempt(stream)
         except SeedanceDownloadError as exc:
             if exc.expired and source.refresh is not None and source.refreshes < max_refreshes:

@@ -1,4 +1,12 @@
-"""Request and response models shared by every platform dialect.
+"""The package's data: the validated request, job references and states, results, the job output.
+
+* :class:`ReferenceToVideoRequest` -- the request, every documented limit checked (below).
+* :class:`JobRef` -- how to find a submitted job again; :meth:`JobRef.from_dict` builds one from data.
+* :class:`JobState` / :class:`JobStatus` -- a job's platform-neutral state and one observation of it.
+* :class:`JobResult` / :class:`VideoOutput` -- a finished job's video.
+* :class:`JobOutput` (with :class:`OutputStatus`, :class:`RequestSummary`) -- the XCom dict the
+  operator and the sensor return and the GCS transfer reads back (:meth:`JobOutput.from_xcom`).
+* :class:`CancelOutcome` -- what a cancel achieved.
 
 :class:`ReferenceToVideoRequest` checks every limit the source documents state, and reports
 *all* violations at once in one :class:`~.errors.SeedanceValidationError` whose lines name the
@@ -18,13 +26,16 @@ field and the limit, before any HTTP request is made:
 
 from __future__ import annotations
 
+import ast
 import enum
+import json
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from airflow_provider_seedance.client.errors import FieldError, SeedanceValidationError
 
@@ -43,7 +54,6 @@ MAX_SEED = 2**32 - 1
 RESOLUTIONS: tuple[str, ...] = ("480p", "720p", "1080p")
 DEFAULT_RESOLUTIONS: tuple[str, ...] = ("480p", "720p")
 ASPECT_RATIOS: tuple[str, ...] = ("auto", "21:9", "16:9", "4:3", "1:1", "3:4", "9:16")
-DURATIONS: tuple[str, ...] = ("auto", *(str(n) for n in range(MIN_DURATION, MAX_DURATION + 1)))
 
 #: Allowed file extensions per media list, from the source documents.
 ALLOWED_EXTENSIONS: dict[str, frozenset[str]] = {
@@ -86,10 +96,22 @@ INPUT_FIELDS: tuple[str, ...] = (
 )
 
 
+def _is_space_or_control(ch: str) -> bool:
+    """Whitespace (any Unicode kind), a control or format character (``\\x00``, DEL, U+200B...),
+    or a line/paragraph separator: never part of a URL sent to a platform."""
+    return ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Zs")
+
+
 def _url_problem(field: str, index: int, url: object) -> str | None:
     """Return why ``url`` is not acceptable in ``field``, or None when it is."""
     if not isinstance(url, str) or not url.strip():
         return f"item {index} must be a non-empty URL string"
+    bad = next((i for i, ch in enumerate(url) if _is_space_or_control(ch)), None)
+    if bad is not None:
+        return (
+            f"item {index} contains whitespace or a control character ({url[bad]!r} at position {bad}); "
+            "percent-encode it (%20) or remove it"
+        )
     if url.startswith("data:"):
         mime = url[5:].split(";", 1)[0].split(",", 1)[0].strip().lower()
         if mime not in _MIME_TYPES[field]:
@@ -263,10 +285,6 @@ class ReferenceToVideoRequest(BaseModel):
         super().__init__(**data)
 
     @property
-    def file_count(self) -> int:
-        return len(self.image_urls) + len(self.video_urls) + len(self.audio_urls)
-
-    @property
     def has_video_inputs(self) -> bool:
         return bool(self.video_urls)
 
@@ -317,10 +335,10 @@ class JobRef(BaseModel):
     them empty and the dialect derives them.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    platform: str
-    request_id: str
+    platform: str = Field(min_length=1)
+    request_id: str = Field(min_length=1)
     tier: Tier = "standard"
     status_url: str | None = None
     response_url: str | None = None
@@ -331,7 +349,11 @@ class JobRef(BaseModel):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobRef:
-        """Rebuild a reference from :meth:`to_dict` output (XCom, task state, trigger kwargs)."""
+        """Build a reference from data: :meth:`to_dict` output (XCom, task state, trigger kwargs)
+        or a bare ``{"platform", "request_id", "tier"}`` for a job known only by its id.
+
+        Raises pydantic's ``ValidationError`` (a ``ValueError``) naming each wrong field.
+        """
         return cls.model_validate(dict(data))
 
 
@@ -397,3 +419,189 @@ class CancelOutcome(str, enum.Enum):
     NOT_FOUND = "not_found"
     #: The platform offers no way to cancel this job in its current state.
     NOT_SUPPORTED = "not_supported"
+
+
+class OutputStatus(str, enum.Enum):
+    """The ``status`` of a :class:`JobOutput`: how far the job had got when the task returned."""
+
+    #: Returned right after the submit (``wait_for_completion=False``): no video yet.
+    SUBMITTED = "submitted"
+    #: The job finished and ``video`` describes the file.
+    SUCCEEDED = "succeeded"
+
+
+class RequestSummary(BaseModel):
+    """The request's creative inputs, echoed into the output (the archive's object metadata)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt: str | None = None
+    resolution: str | None = None
+    duration: str | None = None
+    aspect_ratio: str | None = None
+    generate_audio: bool | None = None
+    seed: int | None = None
+
+    @classmethod
+    def of(cls, request: ReferenceToVideoRequest) -> RequestSummary:
+        return cls(
+            prompt=request.prompt,
+            resolution=request.resolution,
+            duration=request.duration,
+            aspect_ratio=request.aspect_ratio,
+            generate_audio=request.generate_audio,
+            seed=request.seed,
+        )
+
+
+#: Keys a :meth:`JobOutput.from_xcom` value must carry.
+_REQUIRED_OUTPUT_KEYS = ("platform", "request_id", "video")
+
+
+def _parse_xcom(value: object) -> dict[str, Any]:
+    """Accept an output as a dict, or as its JSON / Python-literal text (a rendered template)."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, str):
+        for parse in (json.loads, ast.literal_eval):
+            try:
+                parsed = parse(value)
+            except (ValueError, SyntaxError):
+                continue
+            if isinstance(parsed, Mapping):
+                return dict(parsed)
+    raise SeedanceValidationError(
+        [
+            FieldError(
+                "video",
+                "must be the generation operator's result (a dict such as clip.output), "
+                f"got {type(value).__name__}",
+            )
+        ]
+    )
+
+
+def _finished_output_problems(data: Mapping[str, Any]) -> list[FieldError]:
+    """What keeps ``data`` from being a finished job's output, each problem naming ``video.<key>``."""
+    errors = [
+        FieldError(f"video.{key}", "is required")
+        for key in _REQUIRED_OUTPUT_KEYS
+        if data.get(key) in (None, "")
+    ]
+    media = data.get("video")
+    if media is not None and not isinstance(media, Mapping):
+        errors.append(
+            FieldError("video.video", "must be a dict with url, content_type, file_name, file_size")
+        )
+    elif isinstance(media, Mapping):
+        url = media.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            errors.append(FieldError("video.video.url", "must be an http(s) URL"))
+        size = media.get("file_size")
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+            errors.append(
+                FieldError("video.video.file_size", f"must be a non-negative integer, got {size!r}")
+            )
+    status = data.get("status")
+    if status is not None and status != OutputStatus.SUCCEEDED.value:
+        errors.append(FieldError("video.status", f"must be 'succeeded' to archive the video, got {status!r}"))
+    job = data.get("job")
+    if job is not None and not isinstance(job, Mapping):
+        errors.append(FieldError("video.job", "must be a dict (the job reference)"))
+    tier = data.get("tier")
+    if tier is not None and tier not in TIERS:
+        errors.append(FieldError("video.tier", f"must be one of {', '.join(TIERS)}, got {tier!r}"))
+    return errors
+
+
+class JobOutput(BaseModel):
+    """What the generation operator and the sensor return as XCom, and what the transfer reads.
+
+    :meth:`to_xcom` gives the small JSON dict users see (``platform``, ``request_id``, ``tier``,
+    ``status``, ``video``, ``seed``, ``estimated_cost_usd``, ``job`` and, from the operator,
+    ``request``); :meth:`from_xcom` reads one back, checking it describes a finished video.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    platform: str
+    request_id: str
+    tier: Tier = "standard"
+    status: OutputStatus = OutputStatus.SUCCEEDED
+    video: VideoOutput | None = None
+    seed: int | None = None
+    estimated_cost_usd: float | None = None
+    job: JobRef
+    request: RequestSummary | None = None
+
+    @classmethod
+    def from_job(
+        cls,
+        ref: JobRef,
+        result: JobResult | None = None,
+        *,
+        status: OutputStatus,
+        request: ReferenceToVideoRequest | None = None,
+        estimated_cost_usd: float | None = None,
+    ) -> JobOutput:
+        """The output for a job, its result (None while it runs), the request and its estimate."""
+        return cls(
+            platform=ref.platform,
+            request_id=ref.request_id,
+            tier=ref.tier,
+            status=status,
+            video=result.video if result else None,
+            seed=result.seed if result else None,
+            estimated_cost_usd=round(estimated_cost_usd, 4) if estimated_cost_usd is not None else None,
+            job=ref,
+            request=RequestSummary.of(request) if request is not None else None,
+        )
+
+    def to_xcom(self) -> dict[str, Any]:
+        """The JSON dict returned as XCom (``request`` only when the output carries it)."""
+        out: dict[str, Any] = {
+            "platform": self.platform,
+            "request_id": self.request_id,
+            "tier": self.tier,
+            "status": self.status.value,
+            "video": self.video.model_dump() if self.video else None,
+            "seed": self.seed,
+            "estimated_cost_usd": self.estimated_cost_usd,
+            "job": self.job.to_dict(),
+        }
+        if self.request is not None:
+            out["request"] = self.request.model_dump()
+        return out
+
+    @classmethod
+    def from_xcom(cls, value: object) -> JobOutput:
+        """Read a finished job's output (a dict, or its JSON / Python-literal text).
+
+        Raises :class:`SeedanceValidationError` naming every missing or wrong ``video.<key>``
+        (``video`` is the transfer's parameter), before anything is downloaded. A missing
+        ``status`` counts as succeeded; a missing ``tier`` comes from ``job``, else ``standard``;
+        a missing ``job`` is the bare ``platform`` / ``request_id`` / ``tier`` reference.
+        """
+        data = _parse_xcom(value)
+        errors = _finished_output_problems(data)
+        if errors:
+            raise SeedanceValidationError(errors)
+        job = data.get("job") or {}
+        tier = data.get("tier") or job.get("tier") or "standard"
+        fields = {
+            **data,
+            "tier": tier,
+            "status": data.get("status") or OutputStatus.SUCCEEDED,
+            "job": job or {"platform": data["platform"], "request_id": data["request_id"], "tier": tier},
+        }
+        if not isinstance(fields.get("request"), Mapping):
+            fields["request"] = None
+        try:
+            return cls.model_validate(fields)
+        except ValidationError as exc:
+            raise SeedanceValidationError(
+                [
+                    FieldError("video." + ".".join(str(part) for part in error["loc"]), error["msg"])
+                    for error in exc.errors()
+                ]
+            ) from None

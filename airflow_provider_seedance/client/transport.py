@@ -21,6 +21,7 @@ from airflow_provider_seedance.client.errors import (
     SeedanceAmbiguousSubmitError,
     SeedanceAPIError,
     SeedanceError,
+    SeedanceProtocolError,
     SeedanceServerError,
     SeedanceTransportError,
     SeedanceValidationError,
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
         JobResult,
         JobStatus,
         ReferenceToVideoRequest,
-        Tier,
     )
 
 T = TypeVar("T")
@@ -80,6 +80,7 @@ class _ClientBase:
         base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
+        allow_fallbacks: bool = False,
     ) -> None:
         if not api_key:
             raise SeedanceValidationError(
@@ -89,7 +90,7 @@ class _ClientBase:
                     )
                 ]
             )
-        self.dialect: Dialect = get_dialect(platform, base_url)
+        self.dialect: Dialect = get_dialect(platform, base_url, allow_fallbacks=allow_fallbacks)
         self.platform = platform
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
@@ -115,9 +116,6 @@ class _ClientBase:
         if errors:
             raise SeedanceValidationError(errors)
 
-    def job_ref(self, request_id: str, tier: Tier = "standard") -> JobRef:
-        return self.dialect.job_ref(request_id, tier)
-
     def _transport_error(self, op: Operation, call: HttpRequest, exc: httpx.HTTPError) -> SeedanceError:
         sent = not isinstance(exc, _NOT_SENT)
         kind = type(exc).__name__
@@ -138,7 +136,18 @@ class _ClientBase:
 
     def _parse(self, op: Operation, response: HttpResponse, parse: Callable[[HttpResponse], T]) -> T:
         try:
-            return parse(response)
+            try:
+                return parse(response)
+            except SeedanceError:
+                raise
+            except Exception as exc:
+                # Last guard: whatever a parser trips over in an answer is a protocol error,
+                # never a bare TypeError / RecursionError leaving the client (issue 10, defect 8).
+                raise SeedanceProtocolError(
+                    f"{self.dialect.label} answered {op.value} with HTTP {response.status_code} and a "
+                    f"body this client cannot read ({type(exc).__name__}): {response.excerpt()!r}",
+                    status_code=response.status_code,
+                ) from None
         except SeedanceError as exc:
             # A platform may echo the key in an error body ("invalid key sk-..."): scrub it.
             self._scrub(exc)
@@ -199,9 +208,13 @@ class SeedanceClient(_ClientBase):
                 return self._parse(op, _to_response(raw), parse)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
-    def submit(self, request: ReferenceToVideoRequest) -> JobRef:
-        """Submit a job once. Never re-sent after the request may have reached the server."""
-        self.check(request)
+    def submit(self, request: ReferenceToVideoRequest, *, checked: bool = False) -> JobRef:
+        """Submit a job once. Never re-sent after the request may have reached the server.
+
+        ``checked=True`` skips :meth:`check` for a request the caller already checked on this client.
+        """
+        if not checked:
+            self.check(request)
         call = self.dialect.build_submit(request)
         return self._run(Operation.SUBMIT, call, lambda r: self.dialect.parse_submit(request, r))
 
@@ -262,9 +275,13 @@ class AsyncSeedanceClient(_ClientBase):
                 return self._parse(op, _to_response(raw), parse)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
-    async def submit(self, request: ReferenceToVideoRequest) -> JobRef:
-        """Submit a job once. Never re-sent after the request may have reached the server."""
-        self.check(request)
+    async def submit(self, request: ReferenceToVideoRequest, *, checked: bool = False) -> JobRef:
+        """Submit a job once. Never re-sent after the request may have reached the server.
+
+        ``checked=True`` skips :meth:`check` for a request the caller already checked on this client.
+        """
+        if not checked:
+            self.check(request)
         call = self.dialect.build_submit(request)
         return await self._run(Operation.SUBMIT, call, lambda r: self.dialect.parse_submit(request, r))
 

@@ -8,7 +8,10 @@ and an inspection API under ``/_emulator/``. See ``docs/emulator.md``.
 
 Importing this package is cheap: the server (FastAPI, uvicorn) is only imported by
 :mod:`.app` and :mod:`.__main__`. Tests use :class:`.testing.EmulatorServer` /
-:class:`.testing.EmulatorHandle` or the pytest fixtures of :mod:`.pytest_plugin`.
+:class:`.testing.EmulatorHandle` or the pytest fixtures of :mod:`.pytest_plugin`. The routes are
+one table (:mod:`.routes`); the platforms served are the provider's registry (:mod:`.dialects`).
+The strict local GCS emulator for archive tests and demos is :mod:`.gcs` (fixtures:
+:mod:`.gcs_pytest_plugin`). This module holds the CLI's port and API-key defaults.
 """
 
 from __future__ import annotations

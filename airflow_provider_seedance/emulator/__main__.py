@@ -12,8 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from airflow_provider_seedance.emulator import API_KEY_ENV, DEFAULT_API_KEY, DEFAULT_PORT
-from airflow_provider_seedance.emulator.config import EmulatorConfig
+from airflow_provider_seedance.emulator import API_KEY_ENV, DEFAULT_PORT
+from airflow_provider_seedance.emulator.config import MUTABLE_FIELDS, EmulatorConfig
 from airflow_provider_seedance.emulator.faults import Fault, parse_fault_spec
 
 FAULTS_ENV = "SEEDANCE_EMULATOR_FAULTS"
@@ -43,6 +43,8 @@ def is_loopback(host: str) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The CLI; every setting's default is :class:`.EmulatorConfig`'s."""
+    defaults = EmulatorConfig()
     parser = argparse.ArgumentParser(
         prog="seedance-emulator",
         description="Local emulator of the Seedance 2.0 reference-to-video APIs "
@@ -55,16 +57,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0 = pick a free one)")
     parser.add_argument("--port-file", type=Path, help="write the bound port to this file once listening")
     parser.add_argument(
-        "--api-key", default=None, help=f"accepted API key (env {API_KEY_ENV}; default {DEFAULT_API_KEY!r})"
+        "--api-key", default=None, help=f"accepted API key (env {API_KEY_ENV}; default {defaults.api_key!r})"
     )
-    parser.add_argument("--queue-seconds", type=float, default=0.5, help="time a job spends queued")
-    parser.add_argument("--run-seconds", type=float, default=1.0, help="time a job spends running")
-    parser.add_argument("--manual-clock", action="store_true", help="freeze the clock; advance via API")
+    for flag, name, kind, text in (
+        ("--queue-seconds", "queue_seconds", float, "time a job spends queued"),
+        ("--run-seconds", "run_seconds", float, "time a job spends running"),
+        ("--video-ttl", "video_ttl_seconds", float, "lifetime of media URLs in seconds"),
+        ("--video-size", "video_size_bytes", parse_size, "pad served videos to this size, e.g. 500MB"),
+    ):
+        default = getattr(defaults, name)
+        parser.add_argument(flag, dest=name, type=kind, default=default, help=f"{text} (default {default})")
     parser.add_argument(
-        "--video-ttl", type=float, default=24 * 3600.0, help="lifetime of media URLs in seconds (default 24h)"
-    )
-    parser.add_argument(
-        "--video-size", type=parse_size, default=0, help="pad served videos to this size (e.g. 500MB)"
+        "--manual-clock",
+        dest="manual_clock",
+        action="store_true",
+        default=defaults.manual_clock,
+        help="freeze the clock; advance via API",
     )
     parser.add_argument("--ssl-certfile", help="serve HTTPS with this certificate (PEM)")
     parser.add_argument("--ssl-keyfile", help="private key for --ssl-certfile")
@@ -100,12 +108,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     from airflow_provider_seedance.emulator.app import create_app
 
     config = EmulatorConfig(
-        api_key=args.api_key or os.environ.get(API_KEY_ENV) or DEFAULT_API_KEY,
-        queue_seconds=args.queue_seconds,
-        run_seconds=args.run_seconds,
-        video_ttl_seconds=args.video_ttl,
-        video_size_bytes=args.video_size,
-        manual_clock=args.manual_clock,
+        api_key=args.api_key or os.environ.get(API_KEY_ENV) or EmulatorConfig.api_key,
+        **{name: getattr(args, name) for name in MUTABLE_FIELDS},
     )
     app = create_app(config)
     for fault in faults:

@@ -1,22 +1,26 @@
-"""The emulator's ASGI application: every platform router behind one root."""
+"""The emulator's ASGI application: every route of :data:`.routes.ROUTES` bound to its handler,
+the control API, and the fault/recording middleware around them."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
-from starlette.responses import JSONResponse
 
+from airflow_provider_seedance.emulator import platforms, routes_media
 from airflow_provider_seedance.emulator.config import EmulatorConfig
-from airflow_provider_seedance.emulator.errors import error_body
-from airflow_provider_seedance.emulator.middleware import EmulatorMiddleware, classify
-from airflow_provider_seedance.emulator.platforms import aihubmax, ark, fal, oxen
+from airflow_provider_seedance.emulator.middleware import EmulatorMiddleware
+from airflow_provider_seedance.emulator.responses import Refusal, error_response
+from airflow_provider_seedance.emulator.routes import ROUTES, classify
 from airflow_provider_seedance.emulator.routes_control import router as control_router
-from airflow_provider_seedance.emulator.routes_media import router as media_router
 from airflow_provider_seedance.emulator.state import EmulatorState
 
 if TYPE_CHECKING:
     from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+
+#: route name -> handler, for every route of the table
+HANDLERS = {**platforms.HANDLERS, **routes_media.HANDLERS}
 
 
 def create_fastapi(state: EmulatorState) -> FastAPI:
@@ -29,15 +33,20 @@ def create_fastapi(state: EmulatorState) -> FastAPI:
         openapi_url="/_emulator/openapi.json",
     )
     app.state.emulator = state
-    for router in (fal.router, oxen.router, aihubmax.router, ark.router, media_router, control_router):
-        app.include_router(router)
+    for route in ROUTES:
+        app.add_api_route(route.path, HANDLERS[route.name], methods=[route.method], name=route.name)
+    app.include_router(control_router)
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Refusal)
+        return exc.response
 
     async def not_found(request: Request, exc: Exception) -> JSONResponse:
-        platform, _ = classify(request.method, request.url.path)
+        dialect, _ = classify(request.method, request.url.path)
         status = getattr(exc, "status_code", 404)
-        body, headers = error_body(platform, status, f"No route for {request.method} {request.url.path}")
-        return JSONResponse(body, status_code=status, headers=headers)
+        return error_response(dialect, status, f"No route for {request.method} {request.url.path}")
 
+    app.add_exception_handler(Refusal, refused)
     app.add_exception_handler(404, not_found)
     app.add_exception_handler(405, not_found)
     return app

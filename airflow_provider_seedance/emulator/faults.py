@@ -1,9 +1,8 @@
 """Fault injection: what can go wrong, where, and how many times.
 
-A fault targets a *route name* (``fal.submit``, ``fal.status``, ``fal.result``, ``fal.cancel``,
-``oxen.submit``, ``oxen.status``, ``oxen.cancel``, ``aihubmax.submit``, ``aihubmax.status``,
-``ark.submit``, ``ark.status``, ``ark.cancel``, ``ark.list``, ``media``) or a glob of them
-(``*``, ``fal.*``). Each fault fires ``times`` times (``-1`` = forever) and then disappears.
+A fault targets a *route name* of :data:`.routes.ROUTE_NAMES` (``fal.submit``, ``oxen.status``,
+``media``, ...) or a glob of them (``*``, ``fal.*``). Each fault fires ``times`` times
+(``-1`` = forever) and then disappears.
 
 Transport kinds are applied to a matching HTTP request by :mod:`.middleware`:
 
@@ -14,6 +13,8 @@ Transport kinds are applied to a matching HTTP request by :mod:`.middleware`:
 * ``drop``: process the request, then close the connection without answering.
 * ``truncate``: process the request, send the headers (with the full ``Content-Length``) and
   only part of the body, then close the connection.
+* ``garbage``: process the request, keep its status and headers, but replace the body with
+  bytes that are neither JSON nor a video (``Content-Length`` adjusted): a 2xx nobody can parse.
 
 Job kinds are consumed when a matching *submit* route creates a job:
 
@@ -30,27 +31,11 @@ from dataclasses import asdict, dataclass, field
 from itertools import count
 from typing import Any
 
-TRANSPORT_KINDS = ("status", "delay", "drop", "truncate")
+from airflow_provider_seedance.emulator.routes import ROUTE_NAMES
+
+TRANSPORT_KINDS = ("status", "delay", "drop", "truncate", "garbage")
 JOB_KINDS = ("fail_job", "never_finish")
 KINDS = TRANSPORT_KINDS + JOB_KINDS
-
-ROUTES = (
-    "fal.submit",
-    "fal.status",
-    "fal.result",
-    "fal.cancel",
-    "oxen.submit",
-    "oxen.status",
-    "oxen.list",
-    "oxen.cancel",
-    "aihubmax.submit",
-    "aihubmax.status",
-    "ark.submit",
-    "ark.status",
-    "ark.list",
-    "ark.cancel",
-    "media",
-)
 
 _ids = count(1)
 
@@ -73,8 +58,10 @@ class Fault:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {', '.join(KINDS)}")
-        if self.route not in ROUTES and not any(c in self.route for c in "*?["):
-            raise ValueError(f"unknown route {self.route!r}; expected one of {', '.join(ROUTES)} or a glob")
+        if self.route not in ROUTE_NAMES and not any(c in self.route for c in "*?["):
+            raise ValueError(
+                f"unknown route {self.route!r}; expected one of {', '.join(ROUTE_NAMES)} or a glob"
+            )
         if isinstance(self.times, bool) or not isinstance(self.times, int) or self.times == 0:
             raise ValueError("times must be a positive integer (or -1 for forever)")
         if self.kind == "status":

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import secrets
 import struct
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -59,6 +59,11 @@ class VideoLayout:
                 n = stop - pos
                 yield _ZEROS if n == CHUNK else _ZEROS[:n]
             pos = stop
+
+    async def aiter_bytes(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """:meth:`iter_bytes` for an async streaming response body."""
+        for chunk in self.iter_bytes(start, end):
+            yield chunk
 
     def read_all(self) -> bytes:
         return b"".join(self.iter_bytes())

@@ -1,4 +1,5 @@
-"""Outermost ASGI layer: names each request's route, records it, and injects transport faults.
+"""Outermost ASGI layer: names each request's route (:func:`.routes.classify`), records it, and
+injects transport faults.
 
 It sits *outside* FastAPI so that it sees uvicorn's own ``send`` and can really drop a
 connection (abort the transport) or cut a body short after promising a ``Content-Length``.
@@ -10,12 +11,12 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from airflow_provider_seedance.emulator.errors import error_body
 from airflow_provider_seedance.emulator.faults import TRANSPORT_KINDS, Fault
+from airflow_provider_seedance.emulator.routes import classify
 from airflow_provider_seedance.emulator.state import SECRET_HEADERS, EmulatorState
 
 Scope = MutableMapping[str, Any]
@@ -26,44 +27,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 log = logging.getLogger("airflow_provider_seedance.emulator")
 
-_FAL = r"/bytedance/seedance-2\.0"
-_PATTERNS: list[tuple[str, re.Pattern[str], str, str]] = [
-    ("POST", re.compile(_FAL + r"/(fast/)?reference-to-video/?"), "fal", "fal.submit"),
-    ("GET", re.compile(_FAL + r"/requests/[^/]+/status/?"), "fal", "fal.status"),
-    ("PUT", re.compile(_FAL + r"/requests/[^/]+/cancel/?"), "fal", "fal.cancel"),
-    ("GET", re.compile(_FAL + r"/requests/[^/]+/?"), "fal", "fal.result"),
-    ("POST", re.compile(r"/api/ai/queue/?"), "oxen", "oxen.submit"),
-    ("GET", re.compile(r"/api/ai/queue/?"), "oxen", "oxen.list"),
-    ("GET", re.compile(r"/api/ai/queue/[^/]+/?"), "oxen", "oxen.status"),
-    ("DELETE", re.compile(r"/api/ai/queue/[^/]+/?"), "oxen", "oxen.cancel"),
-    ("POST", re.compile(r"/v1/videos/generations/?"), "aihubmax", "aihubmax.submit"),
-    ("GET", re.compile(r"/v1/tasks/[^/]+/?"), "aihubmax", "aihubmax.status"),
-    ("POST", re.compile(r"/api/v3/contents/generations/tasks/?"), "ark", "ark.submit"),
-    ("GET", re.compile(r"/api/v3/contents/generations/tasks/?"), "ark", "ark.list"),
-    ("GET", re.compile(r"/api/v3/contents/generations/tasks/[^/]+/?"), "ark", "ark.status"),
-    ("DELETE", re.compile(r"/api/v3/contents/generations/tasks/[^/]+/?"), "ark", "ark.cancel"),
-    ("GET", re.compile(r"/_media/[^/]+"), "media", "media"),
-    ("HEAD", re.compile(r"/_media/[^/]+"), "media", "media"),
-]
-_PREFIXES = {
-    "/bytedance/": "fal",
-    "/api/ai/": "oxen",
-    "/v1/": "aihubmax",
-    "/api/v3/": "ark",
-    "/_media/": "media",
-}
-
-
-def classify(method: str, path: str) -> tuple[str | None, str]:
-    """``(platform, route name)`` of a request; unknown requests get route ``"unknown"``."""
-    for want, pattern, platform, route in _PATTERNS:
-        if method == want and pattern.fullmatch(path):
-            return platform, route
-    for prefix, platform in _PREFIXES.items():
-        if path.startswith(prefix):
-            return platform, "unknown"
-    return None, "unknown"
-
 
 def _scheme_only(value: str) -> str:
     """The auth scheme word (``Key``/``Bearer``), never any part of a credential."""
@@ -71,6 +34,10 @@ def _scheme_only(value: str) -> str:
     if sep and scheme.lower() in ("key", "bearer", "basic", "token"):
         return scheme
     return "(malformed)"
+
+
+#: The body a ``garbage`` fault sends instead of the real one.
+GARBAGE_BODY = b"\x00\xffgarbage<html>{not json"
 
 
 class _Stop(Exception):
@@ -139,13 +106,26 @@ class EmulatorMiddleware:
         stopped = False
         sent = 0
         cut: int | None = None
+        garbage = fault is not None and fault.kind == "garbage"
+        garbage_sent = False
 
         async def wrapped_send(message: Message) -> None:
-            nonlocal stopped, sent, cut
+            nonlocal stopped, sent, cut, garbage_sent
             if stopped:
                 raise _Stop
+            if garbage and message["type"] == "http.response.body":
+                if not garbage_sent:
+                    garbage_sent = True
+                    await send({"type": "http.response.body", "body": GARBAGE_BODY, "more_body": False})
+                return  # the real body is swallowed
             if message["type"] == "http.response.start":
                 entry["status_code"] = message["status"]
+                if garbage:
+                    headers = [
+                        (n, v) for n, v in message.get("headers", []) if n.lower() != b"content-length"
+                    ]
+                    headers.append((b"content-length", str(len(GARBAGE_BODY)).encode()))
+                    message = {**message, "headers": headers}
                 if fault is not None and fault.kind == "delay":
                     await asyncio.sleep(fault.delay or 0)
                 elif fault is not None and fault.kind == "drop":

@@ -6,12 +6,15 @@ from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request  # noqa: TC002 - FastAPI resolves it at run time
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from airflow_provider_seedance.emulator import media
-from airflow_provider_seedance.emulator.common import get_state, json_response, read_json_object, root_url
+from airflow_provider_seedance.emulator.dialects import EMULATED, served_platforms
 from airflow_provider_seedance.emulator.faults import Fault
-from airflow_provider_seedance.emulator.routes_media import _stream
+from airflow_provider_seedance.emulator.incoming import read_json_object
+from airflow_provider_seedance.emulator.jobs import signed_media_url
+from airflow_provider_seedance.emulator.responses import json_response
+from airflow_provider_seedance.emulator.state import get_state
 
 router = APIRouter(prefix="/_emulator")
 
@@ -26,7 +29,12 @@ def _bad(message: str) -> JSONResponse:
 async def health(request: Request) -> JSONResponse:
     state = get_state(request)
     return json_response(
-        {"status": "ok", "platforms": ["fal", "oxen", "aihubmax", "ark"], "jobs": len(state.jobs)}
+        {
+            "status": "ok",
+            "platforms": list(served_platforms()),
+            "dialects": list(EMULATED),
+            "jobs": len(state.jobs),
+        }
     )
 
 
@@ -120,10 +128,8 @@ async def job_video(request: Request, request_id: str) -> Response:
     if job is None:
         return JSONResponse({"error": f"unknown job {request_id}"}, status_code=404)
     layout = media.video_layout(job.request_id, job.seed, job.video_size)
-    from starlette.responses import StreamingResponse
-
     return StreamingResponse(
-        _stream(layout, 0, layout.size - 1),
+        layout.aiter_bytes(),
         media_type=media.CONTENT_TYPE,
         headers={"Content-Length": str(layout.size)},
     )
@@ -132,11 +138,7 @@ async def job_video(request: Request, request_id: str) -> Response:
 @router.get("/jobs/{request_id}/video_url")
 async def job_video_url(request: Request, request_id: str) -> JSONResponse:
     """A freshly signed media URL for the job (valid for the configured TTL)."""
-    state = get_state(request)
-    job = state.jobs.get(request_id)
-    if job is None:
+    if request_id not in get_state(request).jobs:
         return JSONResponse({"error": f"unknown job {request_id}"}, status_code=404)
-    expires = int(state.clock.wall() + state.config.video_ttl_seconds)
-    return json_response(
-        {"url": root_url(request) + media.media_path(request_id, expires), "expires": expires}
-    )
+    url, expires = signed_media_url(request, request_id)
+    return json_response({"url": url, "expires": expires})

@@ -1,18 +1,14 @@
-"""``GET/HEAD /_media/{request_id}.mp4?expires=…&sig=…``: the finished job's MP4, streamed."""
+"""The ``media`` route handler: ``GET/HEAD /_media/{request_id}.mp4?expires=…&sig=…`` streams a
+finished job's MP4 (Range supported) and answers storage-style XML errors for bad links."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-from fastapi import APIRouter
 from starlette.requests import Request  # noqa: TC002 - FastAPI resolves it at run time
 from starlette.responses import Response, StreamingResponse
 
 from airflow_provider_seedance.emulator import media
-from airflow_provider_seedance.emulator.common import get_state
-from airflow_provider_seedance.emulator.state import SUCCEEDED
-
-router = APIRouter()
+from airflow_provider_seedance.emulator.routes import MEDIA, Handlers
+from airflow_provider_seedance.emulator.state import SUCCEEDED, get_state
 
 
 def _xml_error(status: int, code: str, message: str) -> Response:
@@ -23,12 +19,6 @@ def _xml_error(status: int, code: str, message: str) -> Response:
     return Response(body, status_code=status, media_type="application/xml")
 
 
-async def _stream(layout: media.VideoLayout, start: int, end: int) -> AsyncIterator[bytes]:
-    for chunk in layout.iter_bytes(start, end):
-        yield chunk
-
-
-@router.api_route("/_media/{request_id}.mp4", methods=["GET", "HEAD"], name="media")
 async def get_media(request: Request, request_id: str) -> Response:
     state = get_state(request)
     try:
@@ -67,4 +57,8 @@ async def get_media(request: Request, request_id: str) -> Response:
     headers["Content-Length"] = str(end - start + 1)
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers)
-    return StreamingResponse(_stream(layout, start, end), status_code=status, headers=headers)
+    return StreamingResponse(layout.aiter_bytes(start, end), status_code=status, headers=headers)
+
+
+#: route name -> handler (see :data:`.routes.ROUTES`)
+HANDLERS: Handlers = {MEDIA: get_media}

@@ -1,17 +1,22 @@
 """Emulator state: the clock, jobs (whose phase is computed lazily from the clock) and the
-request log. Everything lives on the server's event loop; nothing runs in the background."""
+request log, and :func:`get_state` to reach it from a request. Everything lives on the server's
+event loop; nothing runs in the background."""
 
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import random
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_seedance.emulator.config import EmulatorConfig
 from airflow_provider_seedance.emulator.faults import Fault, FaultRegistry
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
 
 QUEUED = "queued"
 RUNNING = "running"
@@ -52,6 +57,11 @@ class Clock:
     def wall(self, t: float | None = None) -> float:
         """Unix time for emulator time ``t`` (default: now)."""
         return self.wall_origin + (self.now() if t is None else t)
+
+    def iso(self, t: float) -> str:
+        """Emulator time ``t`` as RFC 3339 (UTC, milliseconds), e.g. ``2026-01-28T10:00:00.000Z``."""
+        moment = dt.datetime.fromtimestamp(self.wall(t), tz=dt.timezone.utc)
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     def set_manual(self, manual: bool) -> None:
         if manual != self._manual:
@@ -229,3 +239,9 @@ class EmulatorState:
         entry["time"] = time.time()
         self.requests.append(entry)
         return entry
+
+
+def get_state(request: Request) -> EmulatorState:
+    """The state of the emulator app serving ``request``."""
+    state: EmulatorState = request.app.state.emulator
+    return state

@@ -29,9 +29,11 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from airflow_provider_seedance.client.platforms import DIALECTS
 from airflow_provider_seedance.emulator import DEFAULT_API_KEY
 
-PLATFORMS = ("fal", "oxen", "aihubmax", "byteplus", "volcengine")
+#: The platform keys a connection to the emulator may name: the provider's registry.
+PLATFORMS: tuple[str, ...] = tuple(DIALECTS)
 
 
 class EmulatorError(RuntimeError):

@@ -1,4 +1,9 @@
-"""Hook for Seedance 2.0 platforms: turns an Airflow connection into a Seedance client."""
+"""The Seedance hook: an Airflow connection read into a :class:`SeedanceConnectionConfig`, then clients.
+
+:class:`SeedanceHook` gives the worker a blocking :class:`~.client.transport.SeedanceClient` and
+the triggerer a pooled async one (the connection read with ``aget_connection``), plus the
+connection test. All platform logic lives in the clients' dialect, which the hook reuses.
+"""
 
 from __future__ import annotations
 
@@ -26,9 +31,8 @@ from airflow_provider_seedance.client.models import (
     JobResult,
     JobStatus,
     ReferenceToVideoRequest,
-    Tier,
 )
-from airflow_provider_seedance.client.platforms import DIALECTS, get_dialect
+from airflow_provider_seedance.client.platforms import DIALECTS
 from airflow_provider_seedance.client.retry import RetryPolicy
 from airflow_provider_seedance.client.transport import (
     DEFAULT_TIMEOUT,
@@ -98,7 +102,7 @@ class SeedanceHook(BaseHook):
     (default ``fal``). The hook does no I/O until a method is called.
 
     .. seealso::
-        The *Connection* section of the project's README for the connection fields.
+        The *Connection* section of the *Operators* how-to guide in the provider's documentation.
 
     :param seedance_conn_id: The Seedance connection to use.
     :param timeout: Seconds for one HTTP request (the connection extra ``timeout`` overrides).
@@ -230,26 +234,32 @@ class SeedanceHook(BaseHook):
             await client.aclose()
 
     def get_http_client(self) -> httpx.Client:
-        """A plain HTTP client without platform credentials; the caller closes it."""
-        return httpx.Client(
-            **http_client_kwargs(self.timeout or DEFAULT_TIMEOUT), headers={"User-Agent": USER_AGENT}
-        )
+        """A plain HTTP client without platform credentials (media downloads); the caller closes it.
+
+        Its timeout is the connection's (the hook's ``timeout``, else the extra ``timeout``); without
+        a connection (a download only, no platform call) it is the default.
+        """
+        timeout = self.timeout
+        if timeout is None:
+            try:
+                timeout = self.config.timeout
+            except AirflowNotFoundException:
+                timeout = DEFAULT_TIMEOUT
+        return httpx.Client(**http_client_kwargs(timeout), headers={"User-Agent": USER_AGENT})
 
     # -- operations (sync) ---------------------------------------------------------------
     def build_request(self, **inputs: Any) -> ReferenceToVideoRequest:
-        """Validate inputs against the shared limits and this connection's platform. No HTTP."""
+        """Validate inputs against the shared limits and this connection's platform. No HTTP.
+
+        A request built here may be submitted with ``submit(request, checked=True)``.
+        """
         request = ReferenceToVideoRequest(**inputs)
-        errors = get_dialect(self.platform, self.config.base_url).check(request)
-        if errors:
-            raise SeedanceValidationError(errors)
+        self.client.check(request)
         return request
 
-    def job_ref(self, request_id: str, tier: Tier | str = "standard") -> JobRef:
-        """A reference to a job known only by its id (a sensor, a transfer of an older job)."""
-        return JobRef.from_dict({"platform": self.platform, "request_id": request_id, "tier": tier})
-
-    def submit(self, request: ReferenceToVideoRequest) -> JobRef:
-        return self.client.submit(request)
+    def submit(self, request: ReferenceToVideoRequest, *, checked: bool = False) -> JobRef:
+        """Submit once; ``checked=True`` when :meth:`build_request` already validated ``request``."""
+        return self.client.submit(request, checked=checked)
 
     def get_status(self, ref: JobRef) -> JobStatus:
         return self.client.status(ref)
@@ -261,18 +271,13 @@ class SeedanceHook(BaseHook):
         return self.client.cancel(ref)
 
     def job_url(self, ref: JobRef) -> str | None:
-        return get_dialect(ref.platform, self.config.base_url).job_url(ref)
+        """The job's page on the platform's website, where one exists (never for another platform)."""
+        dialect = self.client.dialect
+        return dialect.job_url(ref) if ref.platform == self.platform else None
 
     # -- operations (async) --------------------------------------------------------------
-    async def aget_status(self, ref: JobRef) -> JobStatus:
-        async with self.async_client() as client:
-            return await client.status(ref)
-
-    async def aget_result(self, ref: JobRef) -> JobResult:
-        async with self.async_client() as client:
-            return await client.result(ref)
-
     async def acancel(self, ref: JobRef) -> CancelOutcome:
+        """Cancel from the triggerer (a user's kill): one client, for this one call."""
         async with self.async_client() as client:
             return await client.cancel(ref)
 

@@ -1,4 +1,10 @@
-"""Operator that submits one Seedance 2.0 reference-to-video job and waits for it."""
+"""The generation operator: :class:`SeedanceReferenceToVideoOperator` and its job link.
+
+It submits one Seedance 2.0 reference-to-video job (never twice: the job id goes to the task
+state store before waiting), waits for it (in the worker, or deferred to
+:class:`~airflow_provider_seedance.triggers.seedance.SeedanceJobTrigger`), cancels it when the
+wait ends without the job ending, and returns a :class:`~.client.models.JobOutput` as XCom.
+"""
 
 from __future__ import annotations
 
@@ -19,17 +25,19 @@ from airflow_provider_seedance.client.errors import (
     SeedanceRequestRejected,
     SeedanceValidationError,
 )
+from airflow_provider_seedance.client.events import JobEvent
 from airflow_provider_seedance.client.models import (
     INPUT_FIELDS,
+    JobOutput,
     JobRef,
-    JobResult,
     JobState,
+    OutputStatus,
     ReferenceToVideoRequest,
 )
-from airflow_provider_seedance.client.polling import CANCELLED, ERROR, FAILED, SUCCESS, TIMEOUT, Poller
+from airflow_provider_seedance.client.polling import Poller, wait_sync
 from airflow_provider_seedance.client.pricing import CostEstimate, estimate_cost
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
-from airflow_provider_seedance.triggers.seedance import SeedanceJobTrigger, validate_event
+from airflow_provider_seedance.triggers.seedance import SeedanceJobTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -42,6 +50,9 @@ XCOM_JOB_KEY = "seedance_job"
 XCOM_JOB_URL_KEY = "seedance_job_url"
 #: How long the job id is kept in the task state store.
 STATE_RETENTION = timedelta(days=7)
+
+#: The validated request and its cost estimate, made once per execute.
+_Prepared = tuple[ReferenceToVideoRequest, CostEstimate]
 
 PHASE_SUBMITTING = "submitting"
 PHASE_SUBMITTED = "submitted"
@@ -59,37 +70,6 @@ class SeedanceJobLink(BaseOperatorLink):
         from airflow.sdk.execution_time.xcom import XCom
 
         return XCom.get_value(key=XCOM_JOB_URL_KEY, ti_key=ti_key) or ""
-
-
-def build_output(
-    ref: JobRef,
-    result: JobResult | None,
-    *,
-    status: str,
-    request: ReferenceToVideoRequest | None = None,
-    estimate: CostEstimate | None = None,
-) -> dict[str, Any]:
-    """The small JSON dict returned as XCom: ids, video metadata, seed, estimated cost."""
-    out: dict[str, Any] = {
-        "platform": ref.platform,
-        "request_id": ref.request_id,
-        "tier": ref.tier,
-        "status": status,
-        "video": result.video.model_dump() if result else None,
-        "seed": result.seed if result else None,
-        "estimated_cost_usd": round(estimate.usd, 4) if estimate else None,
-        "job": ref.to_dict(),
-    }
-    if request is not None:
-        out["request"] = {
-            "prompt": request.prompt,
-            "resolution": request.resolution,
-            "duration": request.duration,
-            "aspect_ratio": request.aspect_ratio,
-            "generate_audio": request.generate_audio,
-            "seed": request.seed,
-        }
-    return out
 
 
 def _is_plain(value: Any) -> bool:
@@ -113,7 +93,7 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
     :class:`~airflow_provider_seedance.triggers.seedance.SeedanceJobTrigger` waits.
 
     .. seealso::
-        ``docs/operators.md`` in the project for a how-to.
+        The *Operators* how-to guide in the provider's documentation.
 
     :param prompt: Text prompt (<= 5000 characters); refer to inputs as ``@Image1``, ``@Video1``, ``@Audio1``.
     :param image_urls: Up to 9 reference images (JPEG, PNG, WebP).
@@ -231,7 +211,8 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
     def hook(self) -> SeedanceHook:
         return SeedanceHook(seedance_conn_id=self.seedance_conn_id)
 
-    def _request_and_estimate(self) -> tuple[ReferenceToVideoRequest, CostEstimate]:
+    def _request_and_estimate(self) -> _Prepared:
+        """Validate the rendered inputs for this platform and estimate the cost: once per execute."""
         try:
             request = self.hook.build_request(**self._inputs())
         except SeedanceValidationError as exc:
@@ -268,12 +249,13 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
 
     # -- execute -------------------------------------------------------------------------
     def execute(self, context: Context) -> dict[str, Any]:
-        request, estimate = self._request_and_estimate()
+        prepared = self._request_and_estimate()
+        request, estimate = prepared
         self.log.info("Estimated cost of this Seedance job: %s", estimate)
         ref, already_succeeded = self._reconnect(context)
         if already_succeeded and ref is not None:
             self.log.info("Seedance job %s already succeeded; not submitting again", ref.request_id)
-            return self._complete(context, ref)
+            return self._complete(context, ref, prepared)
         if ref is None:
             if self.max_cost_usd is not None and estimate.usd > self.max_cost_usd:
                 raise AirflowFailException(
@@ -283,7 +265,9 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
             ref = self._submit(context, request)
         self._ref = ref
         if not self.wait_for_completion:
-            return build_output(ref, None, status="submitted", request=request, estimate=estimate)
+            return JobOutput.from_job(
+                ref, status=OutputStatus.SUBMITTED, request=request, estimated_cost_usd=estimate.usd
+            ).to_xcom()
         end_time = time.time() + self._wait_seconds()
         if self.deferrable:
             self.defer(
@@ -295,10 +279,11 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
                     cancel_on_kill=self.cancel_on_kill,
                 ),
                 method_name="execute_complete",
-                # Backstop beyond the trigger's deadline, so its clean "timeout" event wins.
+                # Backstop beyond the trigger's deadline, so its clean "timeout" event wins
+                # and execute_complete cancels the job.
                 timeout=timedelta(seconds=self._wait_seconds() + self.poll_interval + 60),
             )
-        return self._wait_sync(context, ref, end_time)
+        return self._finish(context, self._wait_sync(ref, end_time), prepared)
 
     def _wait_seconds(self) -> float:
         if self.execution_timeout is not None:
@@ -352,7 +337,7 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
     def _submit(self, context: Context, request: ReferenceToVideoRequest) -> JobRef:
         self._write_state(context, PHASE_SUBMITTING)
         try:
-            ref = self.hook.submit(request)
+            ref = self.hook.submit(request, checked=True)
         except SeedanceAmbiguousSubmitError as exc:
             self._write_state(context, PHASE_AMBIGUOUS)
             raise AirflowFailException(str(exc)) from exc
@@ -383,54 +368,44 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
             ti.xcom_push(key=XCOM_JOB_URL_KEY, value=url)
 
     # -- waiting -------------------------------------------------------------------------
-    def _wait_sync(self, context: Context, ref: JobRef, end_time: float) -> dict[str, Any]:
-        poller = Poller(ref=ref, end_time=end_time, poll_interval=self.poll_interval)
-        while True:
-            if poller.timed_out(time.time()):
-                return self._finish(context, poller.timeout_event("cancelling it"))
-            try:
-                status = self.hook.get_status(ref)
-            except SeedanceError as exc:
-                self.log.warning("Polling Seedance job %s failed: %s", ref.request_id, exc)
-                event = poller.observe_error(exc)
-                if event is not None:
-                    return self._finish(context, event)
-            else:
-                lines, event = poller.observe(status)
-                for line in lines:
-                    self.log.info(line)
-                if event is not None:
-                    return self._finish(context, event)
-            time.sleep(poller.sleep_for(time.time()))
+    def _wait_sync(self, ref: JobRef, end_time: float) -> JobEvent:
+        """Wait in the worker with the shared poll loop (the trigger runs the same loop async)."""
+        poller = Poller(ref=ref, end_time=end_time, poll_interval=self.poll_interval, log=self.log)
+        return wait_sync(poller, self.hook.get_status)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger: everything comes from the event (this is a fresh instance)."""
         try:
-            event = validate_event(event)
+            job_event = JobEvent.from_payload(event)
         except ValueError as exc:
             raise AirflowException(str(exc)) from exc
-        return self._finish(context, event)
+        return self._finish(context, job_event)
 
-    def _finish(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        ref = JobRef.from_dict(event["job"])
+    def _finish(self, context: Context, event: JobEvent, prepared: _Prepared | None = None) -> dict[str, Any]:
+        """End the wait, sync or deferred: the result on success; else fail, cancelling a job that may run.
+
+        The one place that cancels a job whose wait timed out or failed (the trigger never does).
+        """
+        ref = event.job
         self._ref = ref
-        status = event["status"]
-        if status == SUCCESS:
-            return self._complete(context, ref)
-        if status in (TIMEOUT, ERROR):
+        if event.status.is_success:
+            return self._complete(context, ref, prepared)
+        message = f"Seedance job {ref.request_id} {event.status.value}: {event.message}"
+        if event.status.job_may_be_running:
             self.log.warning(
-                "Waiting for Seedance job %s ended with %s; cancelling it", ref.request_id, status
+                "Waiting for Seedance job %s ended with %s; cancelling it", ref.request_id, event.status.value
             )
-            self._cancel_quietly(ref)
-        if status in (FAILED, CANCELLED, TIMEOUT, ERROR):
-            self._write_state(context, PHASE_FAILED, ref)
-        raise AirflowException(f"Seedance job {ref.request_id} {status}: {event.get('message')}")
+            message += f"; cancel: {self._cancel_quietly(ref)}"
+        self._write_state(context, PHASE_FAILED, ref)
+        raise AirflowException(message)
 
-    def _complete(self, context: Context, ref: JobRef) -> dict[str, Any]:
-        request, estimate = self._request_and_estimate()
+    def _complete(self, context: Context, ref: JobRef, prepared: _Prepared | None = None) -> dict[str, Any]:
+        request, estimate = prepared or self._request_and_estimate()
         result = self.hook.get_result(ref)
         self._write_state(context, PHASE_SUCCEEDED, ref)
-        output = build_output(ref, result, status="succeeded", request=request, estimate=estimate)
+        output = JobOutput.from_job(
+            ref, result, status=OutputStatus.SUCCEEDED, request=request, estimated_cost_usd=estimate.usd
+        )
         self.log.info(
             "Seedance job %s succeeded: %s (%s bytes, seed %s)",
             ref.request_id,
@@ -438,7 +413,7 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
             result.video.file_size,
             result.seed,
         )
-        return output
+        return output.to_xcom()
 
     def _cancel_quietly(self, ref: JobRef) -> str:
         try:

@@ -1,4 +1,9 @@
-"""Sensor that waits for a Seedance job submitted elsewhere (e.g. ``wait_for_completion=False``)."""
+"""The job sensor: :class:`SeedanceJobSensor` waits for a Seedance job submitted elsewhere.
+
+For example by the generation operator with ``wait_for_completion=False``. It pokes, or defers
+to :class:`~airflow_provider_seedance.triggers.seedance.SeedanceJobTrigger`, never cancels (the
+job is not its own) and returns the same :class:`~.client.models.JobOutput` dict as the operator.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider_seedance.client.models import JobRef, JobState
+from airflow_provider_seedance.client.events import JobEvent
+from airflow_provider_seedance.client.models import TIERS, JobOutput, JobRef, JobState, OutputStatus
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
-from airflow_provider_seedance.operators.seedance import build_output
-from airflow_provider_seedance.triggers.seedance import SeedanceJobTrigger, validate_event
+from airflow_provider_seedance.triggers.seedance import SeedanceJobTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -57,19 +62,24 @@ class SeedanceJobSensor(BaseSensorOperator):
         return SeedanceHook(seedance_conn_id=self.seedance_conn_id)
 
     def _ref(self) -> JobRef:
-        if self.tier not in ("standard", "fast"):
+        if self.tier not in TIERS:
             raise AirflowFailException(f"tier must be 'standard' or 'fast', got {self.tier!r}")
         if not self.request_id or not str(self.request_id).strip():
             raise AirflowFailException("request_id is empty")
-        return self.hook.job_ref(str(self.request_id).strip(), self.tier)
+        return JobRef.from_dict(
+            {"platform": self.hook.platform, "request_id": str(self.request_id).strip(), "tier": self.tier}
+        )
+
+    def _output(self, ref: JobRef) -> dict[str, Any]:
+        result = self.hook.get_result(ref)
+        return JobOutput.from_job(ref, result, status=OutputStatus.SUCCEEDED).to_xcom()
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         ref = self._ref()
         status = self.hook.get_status(ref)
         self.log.info("Seedance job %s: %s", ref.request_id, status.describe())
         if status.state is JobState.SUCCEEDED:
-            result = self.hook.get_result(ref)
-            return PokeReturnValue(is_done=True, xcom_value=build_output(ref, result, status="succeeded"))
+            return PokeReturnValue(is_done=True, xcom_value=self._output(ref))
         if status.is_terminal:
             raise AirflowFailException(f"Seedance job {ref.request_id} {status.describe()}")
         return False
@@ -88,7 +98,6 @@ class SeedanceJobSensor(BaseSensorOperator):
                 poll_interval=self.poke_interval,
                 # The sensor does not own the job: never cancel someone else's job.
                 cancel_on_kill=False,
-                cancel_on_timeout=False,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout + self.poke_interval + 60),
@@ -96,12 +105,11 @@ class SeedanceJobSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         try:
-            event = validate_event(event)
+            job_event = JobEvent.from_payload(event)
         except ValueError as exc:
             raise AirflowException(str(exc)) from exc
-        ref = JobRef.from_dict(event["job"])
-        if event["status"] != "success":
+        if not job_event.status.is_success:
             raise AirflowFailException(
-                f"Seedance job {ref.request_id} {event['status']}: {event.get('message')}"
+                f"Seedance job {job_event.request_id} {job_event.status.value}: {job_event.message}"
             )
-        return build_output(ref, self.hook.get_result(ref), status="succeeded")
+        return self._output(job_event.job)

@@ -8,9 +8,7 @@ Holds the operator and its ``video=`` check; the streaming, verified download is
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import json
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -18,7 +16,11 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_seedance.client.errors import FieldError, ObjectExistsError, SeedanceValidationError
+from airflow_provider_seedance.client.errors import (
+    MediaURLRefusedError,
+    ObjectExistsError,
+    SeedanceValidationError,
+)
 from airflow_provider_seedance.client.gcs import (
     DEFAULT_UPLOAD_CHUNK_SIZE,
     PLATFORM_KEY,
@@ -27,8 +29,8 @@ from airflow_provider_seedance.client.gcs import (
     GCSVideoArchiver,
     build_metadata,
 )
-from airflow_provider_seedance.client.media import MediaSource
-from airflow_provider_seedance.client.models import TIERS, JobRef
+from airflow_provider_seedance.client.media import MediaSource, MediaURLPolicy
+from airflow_provider_seedance.client.models import TIERS, JobOutput, JobRef
 from airflow_provider_seedance.client.retry import DOWNLOAD_RETRY
 from airflow_provider_seedance.hooks.gcs import make_storage_client
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
@@ -39,67 +41,6 @@ if TYPE_CHECKING:
 
     from airflow_provider_seedance.client.models import JobResult
     from airflow_provider_seedance.client.retry import RetryPolicy
-
-#: Keys the generation operator's result must have for ``video=``.
-REQUIRED_VIDEO_KEYS = ("platform", "request_id", "video")
-
-
-def _parse_video(value: object) -> dict[str, Any]:
-    """Accept the generation operator's result as a dict, or as its JSON/Python-literal text."""
-    if isinstance(value, Mapping):
-        return dict(value)
-    if isinstance(value, str):
-        for parse in (json.loads, ast.literal_eval):
-            try:
-                parsed = parse(value)
-            except (ValueError, SyntaxError):
-                continue
-            if isinstance(parsed, Mapping):
-                return dict(parsed)
-    raise SeedanceValidationError(
-        [
-            FieldError(
-                "video",
-                "must be the generation operator's result (a dict such as clip.output), "
-                f"got {type(value).__name__}",
-            )
-        ]
-    )
-
-
-def validate_video_result(value: object) -> dict[str, Any]:
-    """Check ``video=`` before any download; raise naming every missing or wrong field."""
-    result = _parse_video(value)
-    errors: list[FieldError] = []
-    for key in REQUIRED_VIDEO_KEYS:
-        if result.get(key) in (None, ""):
-            errors.append(FieldError(f"video.{key}", "is required"))
-    media = result.get("video")
-    if media is not None and not isinstance(media, Mapping):
-        errors.append(
-            FieldError("video.video", "must be a dict with url, content_type, file_name, file_size")
-        )
-    elif isinstance(media, Mapping):
-        url = media.get("url")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            errors.append(FieldError("video.video.url", "must be an http(s) URL"))
-        size = media.get("file_size")
-        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
-            errors.append(
-                FieldError("video.video.file_size", f"must be a non-negative integer, got {size!r}")
-            )
-    status = result.get("status")
-    if status is not None and status != "succeeded":
-        errors.append(FieldError("video.status", f"must be 'succeeded' to archive the video, got {status!r}"))
-    job = result.get("job")
-    if job is not None and not isinstance(job, Mapping):
-        errors.append(FieldError("video.job", "must be a dict (the job reference)"))
-    tier = result.get("tier")
-    if tier is not None and tier not in TIERS:
-        errors.append(FieldError("video.tier", f"must be one of {', '.join(TIERS)}, got {tier!r}"))
-    if errors:
-        raise SeedanceValidationError(errors)
-    return result
 
 
 class SeedanceToGCSOperator(BaseOperator):
@@ -213,6 +154,10 @@ class SeedanceToGCSOperator(BaseOperator):
             DOWNLOAD_RETRY, max_attempts=self.max_download_attempts, base_delay=self.download_retry_delay
         )
 
+    def _media_url_policy(self) -> MediaURLPolicy:
+        """Strict (https, public addresses only) unless the Seedance connection's host is local."""
+        return MediaURLPolicy.for_connection(self.hook.config.base_url)
+
     # -- execute --------------------------------------------------------------------------
     def execute(self, context: Context) -> str:
         if not self.bucket_name or not str(self.bucket_name).strip():
@@ -221,12 +166,13 @@ class SeedanceToGCSOperator(BaseOperator):
             raise AirflowFailException(f"object_name must name an object, got {self.object_name!r}")
         if self.video is not None:
             try:
-                result = validate_video_result(self.video)
+                output = JobOutput.from_xcom(self.video)
             except SeedanceValidationError as exc:
                 raise AirflowFailException(str(exc)) from exc
-            source, info = self._source_from_video(result)
+            source, info = self._source_from_video(output)
         else:
             source, info = self._source_from_request_id(str(self.request_id))
+        source.policy = self._media_url_policy()
         self._lineage_platform = info["platform"]
         self._lineage_request_id = info["request_id"]
 
@@ -250,8 +196,9 @@ class SeedanceToGCSOperator(BaseOperator):
         try:
             with self.hook.get_http_client() as http:
                 archived = archiver.archive(http, source, retry=self._download_retry())
-        except ObjectExistsError as exc:
-            # Retrying cannot help: somebody's archive must not be overwritten silently.
+        except (ObjectExistsError, MediaURLRefusedError) as exc:
+            # Retrying cannot help: somebody's archive must not be overwritten silently, and a
+            # media URL the policy refuses stays refused.
             # (ChecksumMismatchError propagates as is: a retry may well succeed.)
             raise AirflowFailException(str(exc)) from exc
         finally:
@@ -261,12 +208,11 @@ class SeedanceToGCSOperator(BaseOperator):
         self.log.info("%s %s (%d bytes, crc32c %s)", verb, archived.uri, archived.size, archived.crc32c)
         return archived.uri
 
-    def _source_from_video(self, result: dict[str, Any]) -> tuple[MediaSource, dict[str, Any]]:
-        media = result["video"]
-        platform = str(result["platform"])
-        request_id = str(result["request_id"])
-        tier = result.get("tier") or (result.get("job") or {}).get("tier") or "standard"
-        job = result.get("job")
+    def _source_from_video(self, output: JobOutput) -> tuple[MediaSource, dict[str, Any]]:
+        platform = output.platform
+        media = output.video
+        if media is None:  # pragma: no cover -- JobOutput.from_xcom requires it
+            raise AirflowFailException("video.video is required")
 
         def refresh() -> tuple[str, int | None]:
             if self.hook.platform != platform:
@@ -274,19 +220,17 @@ class SeedanceToGCSOperator(BaseOperator):
                     f"The video's link expired and the job ran on {platform!r}, but connection "
                     f"{self.seedance_conn_id!r} is for {self.hook.platform!r}; cannot fetch a fresh link"
                 )
-            ref = JobRef(**job) if isinstance(job, Mapping) else self.hook.job_ref(request_id, tier=tier)
-            fresh = self.hook.get_result(ref).video
+            fresh = self.hook.get_result(output.job).video
             return fresh.url, fresh.file_size
 
-        source = MediaSource(url=str(media["url"]), expected_size=media.get("file_size"), refresh=refresh)
-        request = result.get("request") if isinstance(result.get("request"), Mapping) else {}
+        source = MediaSource(url=media.url, expected_size=media.file_size, refresh=refresh)
         info: dict[str, Any] = {
             "platform": platform,
-            "request_id": request_id,
-            "tier": tier,
-            "seed": result.get("seed"),
-            "estimated_cost_usd": result.get("estimated_cost_usd"),
-            "request": request,
+            "request_id": output.request_id,
+            "tier": output.tier,
+            "seed": output.seed,
+            "estimated_cost_usd": output.estimated_cost_usd,
+            "request": output.request.model_dump() if output.request else {},
         }
         return source, info
 
@@ -294,7 +238,7 @@ class SeedanceToGCSOperator(BaseOperator):
         tier = self.tier or "standard"
         if tier not in TIERS:
             raise AirflowFailException(f"tier must be one of {', '.join(TIERS)}, got {tier!r}")
-        ref = self.hook.job_ref(request_id, tier=tier)
+        ref = JobRef.from_dict({"platform": self.hook.platform, "request_id": request_id, "tier": tier})
         first: JobResult = self.hook.get_result(ref)
 
         def refresh() -> tuple[str, int | None]:

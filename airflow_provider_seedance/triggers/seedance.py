@@ -1,40 +1,28 @@
-"""Deferrable trigger that waits for a Seedance job in the triggerer, without a worker slot."""
+"""The deferrable wait: :class:`SeedanceJobTrigger` polls a Seedance job in the triggerer (no worker slot).
+
+It runs the shared poll loop (:func:`~airflow_provider_seedance.client.polling.wait_async`)
+over one pooled async client and yields exactly one :class:`~airflow_provider_seedance.client.events.JobEvent`
+payload. It never cancels at its deadline: the deferring operator decides that from the event.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
+from pydantic import ValidationError
 
+from airflow_provider_seedance.client.events import EventStatus, JobEvent
 from airflow_provider_seedance.client.models import CancelOutcome, JobRef
-from airflow_provider_seedance.client.polling import (
-    DEFAULT_MAX_POLL_ERRORS,
-    EVENT_STATUSES,
-    Poller,
-    make_event,
-)
+from airflow_provider_seedance.client.polling import DEFAULT_MAX_POLL_ERRORS, Poller, wait_async
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 
 #: Seconds one best-effort cancel may take (well under ``[triggerer] on_kill_timeout``).
 CANCEL_TIMEOUT = 10.0
 #: ``on_kill``'s cancel tasks, referenced until done (Airflow may stop awaiting ``on_kill``).
 _ON_KILL_TASKS: set[asyncio.Future[None]] = set()
-_JOB_KEYS = frozenset({"platform", "request_id", "tier", "status_url", "response_url", "cancel_url"})
-
-
-def validate_event(event: dict[str, Any] | None) -> dict[str, Any]:
-    """Check a trigger event strictly: a missing or unknown status is an error, never success."""
-    if not isinstance(event, dict):
-        raise ValueError(f"Seedance trigger returned no event payload: {event!r}")
-    status = event.get("status")
-    if status not in EVENT_STATUSES:
-        raise ValueError(f"Seedance trigger returned an unknown status {status!r}: {event!r}")
-    if not isinstance(event.get("job"), dict) or not event["job"].get("request_id"):
-        raise ValueError(f"Seedance trigger event has no job reference: {event!r}")
-    return event
 
 
 class SeedanceJobTrigger(BaseTrigger):
@@ -43,16 +31,17 @@ class SeedanceJobTrigger(BaseTrigger):
 
     Its kwargs hold only the job's ids (and the unsigned queue URLs fal.ai returned), the
     connection id and numbers: never a key. The connection is read with ``aget_connection``;
-    one async HTTP client serves the whole run.
+    one async HTTP client serves the whole run. Past the deadline it yields a ``timeout`` event
+    and leaves the job alone: the operator that deferred cancels it in ``execute_complete``.
 
     :param job: The job reference (``JobRef.to_dict()``).
     :param seedance_conn_id: The Seedance connection.
-    :param end_time: Wall-clock deadline (epoch seconds). Past it the remote job is cancelled
-        (when ``cancel_on_timeout``) and a ``timeout`` event is yielded.
+    :param end_time: Wall-clock deadline (epoch seconds); past it a ``timeout`` event is yielded.
     :param poll_interval: Seconds between status calls.
     :param max_consecutive_errors: Failed polls in a row tolerated (with backoff) before an ``error`` event.
     :param cancel_on_kill: Cancel the remote job when a user clears or marks the deferred task.
-    :param cancel_on_timeout: Cancel the remote job when the deadline passes.
+    :param cancel_on_timeout: Ignored. Accepted so that triggers serialized by version 0.1 (which
+        cancelled at the deadline) still load; the deferring operator now owns that cancel.
     """
 
     def __init__(
@@ -64,26 +53,25 @@ class SeedanceJobTrigger(BaseTrigger):
         poll_interval: float = 15.0,
         max_consecutive_errors: int = DEFAULT_MAX_POLL_ERRORS,
         cancel_on_kill: bool = True,
-        cancel_on_timeout: bool = True,
+        cancel_on_timeout: bool | None = None,
     ) -> None:
         super().__init__()
-        # Kwargs cross Airflow's serialization boundary: fail before storing invalid state.
-        unknown = set(job) - _JOB_KEYS
-        if unknown or not job.get("request_id") or not job.get("platform"):
-            raise ValueError(
-                f"job must be a JobRef dict with platform and request_id, got keys {sorted(job)}"
-            )
+        # Kwargs cross Airflow's serialization boundary: fail before storing invalid state,
+        # with the model that produced them.
+        try:
+            ref = JobRef.from_dict(job)
+        except ValidationError as exc:
+            raise ValueError(f"job must be a JobRef dict (JobRef.to_dict()): {exc}") from None
         if poll_interval <= 0:
             raise ValueError("poll_interval must be positive")
         if max_consecutive_errors < 1:
             raise ValueError("max_consecutive_errors must be at least 1")
-        self.job = dict(job)
+        self.job = ref.to_dict()
         self.seedance_conn_id = seedance_conn_id
         self.end_time = float(end_time)
         self.poll_interval = float(poll_interval)
         self.max_consecutive_errors = int(max_consecutive_errors)
         self.cancel_on_kill = bool(cancel_on_kill)
-        self.cancel_on_timeout = bool(cancel_on_timeout)
         self._fired_event = False
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -96,7 +84,6 @@ class SeedanceJobTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "max_consecutive_errors": self.max_consecutive_errors,
                 "cancel_on_kill": self.cancel_on_kill,
-                "cancel_on_timeout": self.cancel_on_timeout,
             },
         )
 
@@ -109,46 +96,28 @@ class SeedanceJobTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         ref = self.ref
+        try:
+            event = await self._wait(ref)
+        except Exception as exc:  # never BaseException: CancelledError must propagate to reach on_kill
+            event = JobEvent(status=EventStatus.ERROR, job=ref, message=f"{type(exc).__name__}: {exc}")
+        yield self._fire(event.to_payload())
+
+    async def _wait(self, ref: JobRef) -> JobEvent:
+        """Wait with the shared poll loop, driven asynchronously over one pooled client."""
         poller = Poller(
             ref=ref,
             end_time=self.end_time,
             poll_interval=self.poll_interval,
             max_consecutive_errors=self.max_consecutive_errors,
+            log=self.log,
         )
-        try:
-            hook = self._hook()
-            async with hook.async_client() as client:
-                if client.platform != ref.platform:
-                    raise ValueError(
-                        f"job {ref.request_id} belongs to platform {ref.platform!r} but connection "
-                        f"{self.seedance_conn_id!r} is for {client.platform!r}"
-                    )
-                while True:
-                    if poller.timed_out(time.time()):
-                        note = "the remote job was left running"
-                        if self.cancel_on_timeout:
-                            note = f"cancel: {await self._cancel_quietly(client.cancel(ref))}"
-                        yield self._fire(poller.timeout_event(note))
-                        return
-                    try:
-                        status = await client.status(ref)
-                    except Exception as exc:
-                        event = poller.observe_error(exc)
-                        self.log.warning("Polling Seedance job %s failed: %s", ref.request_id, exc)
-                        if event is not None:
-                            yield self._fire(event)
-                            return
-                    else:
-                        lines, event = poller.observe(status)
-                        for line in lines:
-                            self.log.info(line)
-                        if event is not None:
-                            yield self._fire(event)
-                            return
-                    await asyncio.sleep(poller.sleep_for(time.time()))
-        except Exception as exc:  # never BaseException: CancelledError must propagate to reach on_kill
-            if not self._fired_event:
-                yield self._fire(make_event("error", ref, f"{type(exc).__name__}: {exc}"))
+        async with self._hook().async_client() as client:
+            if client.platform != ref.platform:
+                raise ValueError(
+                    f"job {ref.request_id} belongs to platform {ref.platform!r} but connection "
+                    f"{self.seedance_conn_id!r} is for {client.platform!r}"
+                )
+            return await wait_async(poller, client.status)
 
     def _fire(self, event: dict[str, Any]) -> TriggerEvent:
         self._fired_event = True

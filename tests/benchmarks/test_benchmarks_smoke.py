@@ -72,3 +72,11 @@ def test_cli_runs_one_benchmark(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["validation", "--quick", "--out", str(tmp_path)]) == 0
     assert "validations per second" in capsys.readouterr().out
     assert (tmp_path / "latest.json").exists()
+
+
+def test_preflight_tiny() -> None:
+    from benchmarks import bench_preflight
+
+    result = bench_preflight.run(quick=True, repeats=1)
+    assert {row.metric for row in result.rows} == {"wall time", "peak RSS", "bytes transferred"}
+    assert all(r["input_video_seconds"] == 12.0 for runs in result.raw["runs"].values() for r in runs)

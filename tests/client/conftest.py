@@ -12,11 +12,12 @@ import pytest
 
 from tests.client.helpers import ClientFacade
 from tests.support.media_server import media_server, media_server_session  # noqa: F401 (fixtures)
+from tests.support.reference_server import reference_server, reference_server_session  # noqa: F401
 
 if TYPE_CHECKING:
     from google.cloud import storage
 
-    from tests.support.gcs_emulator import GCSEmulator
+    from airflow_provider_seedance.emulator.gcs import GCSEmulator
 
 
 @pytest.fixture(params=["sync", "async"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from airflow_provider_seedance.client.models import ReferenceToVideoRequest
+from airflow_provider_seedance.client.models import JobRef, ReferenceToVideoRequest
 from airflow_provider_seedance.client.retry import RetryPolicy
 from airflow_provider_seedance.client.transport import AsyncSeedanceClient, SeedanceClient
 from tests.support.retry import NO_WAIT
@@ -93,8 +93,10 @@ class ClientFacade:
     def probe(self) -> Any:
         return self._call("probe")
 
-    def job_ref(self, request_id: str, tier: str = "standard") -> Any:
-        return self.make().job_ref(request_id, tier)  # type: ignore[arg-type]
+    def job_ref(self, request_id: str, tier: str = "standard") -> JobRef:
+        """A reference to a job known only by its id, on this facade's platform."""
+        platform = self.kwargs.get("platform", "fal")
+        return JobRef.from_dict({"platform": platform, "request_id": request_id, "tier": tier})
 
 
 def policy(**kwargs: Any) -> RetryPolicy:

@@ -240,17 +240,17 @@ def test_failed_carries_the_error_code_and_message(hub: respx.MockRouter, client
             "failed",
             progress=100,
             error={
-                "code": "content_policy_violation",
-                "message": "Input image rejected",
+                "code": "upstream_error",
+                "message": "Upstream generation failed",
                 "type": "task_error",
             },
         ),
     )
-    status = client.status(REF)
+    status = client.status(REF)  # moderation codes: tests/client/test_moderation.py
     assert (status.state, status.error, status.error_type) == (
         JobState.FAILED,
-        "Input image rejected",
-        "content_policy_violation",
+        "Upstream generation failed",
+        "upstream_error",
     )
 
 

@@ -264,16 +264,16 @@ def test_failed_carries_the_error_code_and_message(ark: respx.MockRouter, client
         json=task(
             "failed",
             error={
-                "code": "OutputVideoSensitiveContentDetected",
-                "message": "The output video may be sensitive.",
+                "code": "InternalServiceError",
+                "message": "The service encountered an unexpected internal error.",
             },
         ),
     )
-    status = client.status(REF)
+    status = client.status(REF)  # moderation codes: tests/client/test_moderation.py
     assert (status.state, status.error, status.error_type) == (
         JobState.FAILED,
-        "The output video may be sensitive.",
-        "OutputVideoSensitiveContentDetected",
+        "The service encountered an unexpected internal error.",
+        "InternalServiceError",
     )
 
 

@@ -548,3 +548,22 @@ def test_probe_with_a_rejected_key_raises_an_auth_error(fal: respx.MockRouter, c
     fal.get(url__regex=r".*/status$").respond(401, json={"detail": "Unauthorized"})
     with pytest.raises(SeedanceAuthError):
         client.probe()
+
+
+# -- fallbacks (issue 10: a seed grid must be reproducible) -----------------------------------
+def test_submit_opts_out_of_fal_fallbacks_by_default(fal: respx.MockRouter, client: ClientFacade) -> None:
+    """fal may reroute a failing request to an "equivalent alternative endpoint"; not ours."""
+    route = fal.post(STANDARD_URL).respond(200, json=submit_body())
+    status = fal.get(STATUS_URL).respond(202, json={"status": "IN_QUEUE"})
+    job = client.submit(simple_request(seed=7))
+    client.status(job)
+    assert route.calls.last.request.headers["x-fal-disable-fallbacks"] == "true"
+    assert "x-fal-disable-fallbacks" not in status.calls.last.request.headers
+
+
+def test_submit_allows_fal_fallbacks_when_asked(
+    fal: respx.MockRouter, make_client: Callable[..., ClientFacade]
+) -> None:
+    route = fal.post(STANDARD_URL).respond(200, json=submit_body())
+    make_client(allow_fallbacks=True).submit(simple_request())
+    assert "x-fal-disable-fallbacks" not in route.calls.last.request.headers

@@ -31,8 +31,8 @@ from airflow_provider_seedance.client.gcs import (
     stat_object,
     truncate_utf8,
 )
-from airflow_provider_seedance.client.media import MediaSource
-from tests.support.gcs_emulator import GCSEmulator
+from airflow_provider_seedance.client.media import MediaSource, MediaURLPolicy
+from airflow_provider_seedance.emulator.gcs import GCSEmulator
 from tests.support.media_server import MediaServer
 from tests.support.retry import NO_WAIT
 
@@ -61,6 +61,7 @@ def archiver(
 def archive(
     arch: GCSVideoArchiver, http: httpx.Client, source: MediaSource, max_attempts: int = 3
 ) -> ArchiveResult:
+    source.policy = MediaURLPolicy(allow_local=True)  # the media server is on 127.0.0.1
     return arch.archive(http, source, retry=dataclasses.replace(NO_WAIT, max_attempts=max_attempts))
 
 
@@ -80,20 +81,32 @@ def test_video_is_streamed_into_gcs_with_metadata_and_verified(
     assert blob.metadata[VERIFIED_CRC32C_KEY] == blob.crc32c
 
 
-def test_truncated_download_leaves_no_object(
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("truncate", r"broke off|incomplete"),
+        # No Content-Length: only the platform's file_size can tell that the body is short.
+        ("chunked_short", r"received 524288 bytes, the platform's file_size says 1048576"),
+    ],
+    ids=["truncated", "chunked_shorter_than_file_size"],
+)
+def test_short_download_leaves_no_object(
     media_server: MediaServer,
     gcs_client: storage.Client,
     gcs_bucket: str,
     http: httpx.Client,
     gcs_emulator: GCSEmulator,
+    fault: str,
+    message: str,
 ) -> None:
     url = media_server.add("v1", size=4 * CHUNK)
-    media_server.add_fault("truncate", times=2)
+    media_server.add_fault(fault, times=2)
     before = gcs_emulator.stats()
 
-    with pytest.raises(SeedanceIncompleteDownloadError, match=r"broke off|incomplete"):
+    with pytest.raises(SeedanceIncompleteDownloadError, match=message):
         archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, 4 * CHUNK), max_attempts=2)
 
+    assert media_server.gets("v1") == [200, 200]
     assert gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4") is None
     after = gcs_emulator.stats()
     assert after["resumable_sessions"] > before["resumable_sessions"]  # the upload had started...
@@ -234,11 +247,15 @@ def test_replace_true_overwrites_a_different_object(
     assert blob.metadata["seedance-request-id"] == "req-1"
 
 
+@pytest.mark.parametrize("dead", [403, 410], ids=["expired_403", "gone_410"])
 def test_expired_link_is_refreshed_once(
-    media_server: MediaServer, gcs_client: storage.Client, gcs_bucket: str, http: httpx.Client
+    media_server: MediaServer, gcs_client: storage.Client, gcs_bucket: str, http: httpx.Client, dead: int
 ) -> None:
     url = media_server.add("v1", size=CHUNK)
-    media_server.expire("v1")
+    if dead == 403:
+        media_server.expire("v1")  # the signature has expired
+    else:
+        media_server.add_fault("status", code=410)
     calls: list[str] = []
 
     def refresh() -> tuple[str, int | None]:
@@ -248,7 +265,7 @@ def test_expired_link_is_refreshed_once(
     archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK, refresh=refresh))
 
     assert calls == ["refresh"]
-    assert media_server.gets("v1") == [403, 200]
+    assert media_server.gets("v1") == [dead, 200]
     assert gcs_client.bucket(gcs_bucket).blob("clips/a.mp4").download_as_bytes() == media_server.content("v1")
 
 
@@ -384,3 +401,101 @@ def test_signed_url_is_v4_short_lived_and_signed_with_the_service_account_key(
     assert query["X-Goog-Expires"] == ["600"]
     assert query["X-Goog-Credential"][0].startswith(email + "/")
     assert len(query["X-Goog-Signature"][0]) == 512  # hex of a 2048-bit RSA signature
+
+
+# -- money paths: each test fails when the line it guards is removed ---------------------------------
+
+
+def test_post_upload_crc32c_check_catches_corruption_on_its_own(
+    media_server: MediaServer,
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+    http: httpx.Client,
+    gcs_emulator: GCSEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The upload library's own checksum is switched off: only the archiver's check is left."""
+    real_open = storage.Blob.open
+
+    def open_without_library_checksum(self: storage.Blob, *args: object, **kwargs: object) -> object:
+        kwargs["checksum"] = None
+        return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(storage.Blob, "open", open_without_library_checksum)
+    url = media_server.add("v1", size=CHUNK + 5)
+    gcs_emulator.add_fault("corrupt_upload")
+
+    with pytest.raises(ChecksumMismatchError, match=r"GCS reports crc32c .* corrupt object was deleted"):
+        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK + 5))
+
+    assert gcs_emulator.stats()["corrupted_uploads"] >= 1
+    assert gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4") is None
+
+
+@pytest.mark.parametrize(
+    "owner",
+    [
+        {"seedance-platform": "fal", "seedance-request-id": "req-OTHER"},
+        {"seedance-platform": "oxen", "seedance-request-id": "req-1"},
+    ],
+    ids=["other_request_id", "other_platform"],
+)
+def test_an_object_archived_for_another_job_is_never_taken_as_already_archived(
+    media_server: MediaServer,
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+    http: httpx.Client,
+    owner: dict[str, str],
+) -> None:
+    """Same bytes, same verified crc32c -- but another job's archive: not ours, left untouched."""
+    url = media_server.add("v1", size=CHUNK)
+    content = media_server.content("v1")
+    blob = gcs_client.bucket(gcs_bucket).blob("clips/a.mp4")
+    blob.metadata = {**owner, VERIFIED_CRC32C_KEY: crc(content)}
+    blob.upload_from_string(content, if_generation_match=0)
+    before = gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4")
+    assert before.crc32c == crc(content)
+
+    with pytest.raises(ObjectExistsError, match=r"archived for another Seedance job"):
+        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK))
+
+    after = gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4")
+    assert (after.generation, after.metadata) == (before.generation, before.metadata)
+    assert media_server.gets("v1") == []  # refused on its record alone, before any download
+
+
+def test_a_link_answering_410_again_after_its_refresh_fails_without_a_second_refresh(
+    media_server: MediaServer, gcs_client: storage.Client, gcs_bucket: str, http: httpx.Client
+) -> None:
+    url = media_server.add("v1", size=CHUNK)
+    media_server.add_fault("status", code=410, times=3)
+    calls: list[str] = []
+
+    def refresh() -> tuple[str, int | None]:
+        calls.append("refresh")
+        return media_server.fresh_url("v1"), CHUNK
+
+    with pytest.raises(SeedanceDownloadError, match="HTTP 410") as info:
+        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK, refresh=refresh))
+    assert info.value.expired
+    assert calls == ["refresh"]
+    assert media_server.gets("v1") == [410, 410]
+    assert gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4") is None
+
+
+def test_a_200_video_mp4_answer_whose_body_is_not_a_video_is_never_archived(
+    media_server: MediaServer,
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+    http: httpx.Client,
+    gcs_emulator: GCSEmulator,
+) -> None:
+    """No file_size to check against (Oxen, AIHubMax, Ark): the bytes themselves must be a video."""
+    url = media_server.add("v1", data=b"<html>Service busy, try later</html>")
+    before = gcs_emulator.stats()
+    with pytest.raises(SeedanceDownloadError, match=r"does not look like a video/mp4 video") as info:
+        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url), max_attempts=2)
+    assert info.value.retryable
+    assert media_server.gets("v1") == [200, 200]
+    assert gcs_emulator.stats()["objects_written"] == before["objects_written"]
+    assert gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4") is None

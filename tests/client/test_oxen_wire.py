@@ -337,10 +337,10 @@ def test_cancel_answered_with_an_error_status_is_a_protocol_error(
 
 
 # -- probe, limits, job page --------------------------------------------------------------------
-def test_probe_gets_an_all_zero_generation(oxen: respx.MockRouter, client: ClientFacade) -> None:
-    route = oxen.get(f"{QUEUE}/00000000-0000-0000-0000-000000000000").respond(
-        404, json={"error": {"type": "resource_not_found", "title": "not found"}}
-    )
+def test_probe_lists_the_queued_generations(oxen: respx.MockRouter, client: ClientFacade) -> None:
+    """Oxen's 404 for an unknown generation is generic (a wrong path answers it too): the probe
+    reads the list instead, whose 200 proves the route (issue 10, defect 12)."""
+    route = oxen.get(QUEUE, params={"status": "queued"}).respond(200, json={"count": 0, "generations": []})
     client.probe()
     assert route.call_count == 1
 

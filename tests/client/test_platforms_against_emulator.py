@@ -20,8 +20,8 @@ from airflow_provider_seedance.client.models import CancelOutcome, JobRef, JobSt
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.operators.seedance import SeedanceReferenceToVideoOperator
 from tests.client.helpers import ClientFacade, policy, simple_request
-from tests.operators.conftest import FakeTaskStateStore, FakeTI
 from tests.support.retry import NO_WAIT
+from tests.support.tasks import FakeTaskStateStore, FakeTI
 
 EmulatorHandle = Any  # airflow_provider_seedance.emulator.testing.EmulatorHandle
 

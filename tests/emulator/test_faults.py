@@ -1,4 +1,5 @@
-"""Fault injection over real HTTP: status (429/5xx), delay, drop, truncate, fail_job, never_finish."""
+"""Fault injection over real HTTP: status (429/5xx), delay, drop, truncate, garbage, fail_job,
+never_finish."""
 
 from __future__ import annotations
 
@@ -89,6 +90,18 @@ def test_truncated_json_body(emu: EmulatorHandle, bearer: httpx.Client) -> None:
     emu.add_fault("oxen.submit", "truncate")
     with pytest.raises(httpx.RemoteProtocolError):
         bearer.post("/api/ai/queue", json={"model": OXEN_MODEL, "prompt": "p"})
+
+
+def test_garbage_body_keeps_the_status_and_still_creates_the_job(
+    emu: EmulatorHandle, bearer: httpx.Client
+) -> None:
+    emu.add_fault("oxen.submit", "garbage")
+    response = bearer.post("/api/ai/queue", json={"model": OXEN_MODEL, "prompt": "p"})
+    assert response.status_code < 300
+    with pytest.raises(ValueError):
+        response.json()
+    assert len(emu.jobs()) == 1  # processed: a job exists that the caller cannot know the id of
+    assert emu.requests("oxen.submit")[0]["fault"]["kind"] == "garbage"
 
 
 def test_fault_times_and_globs(emu: EmulatorHandle, fal: httpx.Client, bearer: httpx.Client) -> None:

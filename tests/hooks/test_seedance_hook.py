@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from unittest import mock
 
 import httpx
 import pytest
 import respx
 from airflow.sdk import Connection
+from pytest_mock import MockerFixture
 
 from airflow_provider_seedance.client.errors import SeedanceValidationError
 from airflow_provider_seedance.client.models import CancelOutcome, JobRef, JobState
@@ -143,9 +143,9 @@ def test_the_key_is_absent_from_every_repr(seedance_connection: Callable[..., st
     assert repr(hook) == "SeedanceHook(seedance_conn_id='seedance_default')"
 
 
-def test_constructing_the_hook_reads_no_connection() -> None:
-    with mock.patch.object(SeedanceHook, "get_connection") as get_connection:
-        SeedanceHook(seedance_conn_id="anything")
+def test_constructing_the_hook_reads_no_connection(mocker: MockerFixture) -> None:
+    get_connection = mocker.patch.object(SeedanceHook, "get_connection")
+    SeedanceHook(seedance_conn_id="anything")
     get_connection.assert_not_called()
 
 
@@ -198,9 +198,19 @@ def test_build_request_reports_every_invalid_input(
     assert fal.calls.call_count == 0
 
 
-def test_job_ref_for_a_bare_request_id(seedance_connection: Callable[..., str]) -> None:
+def test_build_request_checks_on_the_clients_own_dialect(
+    seedance_connection: Callable[..., str], mocker: MockerFixture
+) -> None:
     seedance_connection(EMULATOR)
-    assert SeedanceHook().job_ref("req-9", "fast") == JobRef(platform="fal", request_id="req-9", tier="fast")
+    hook = SeedanceHook()
+    check = mocker.spy(type(hook.client.dialect), "check")
+    get_dialect = mocker.patch("airflow_provider_seedance.client.platforms.get_dialect")
+
+    hook.build_request(prompt="a cat")
+    hook.job_url(JobRef(platform="fal", request_id="r"))
+
+    assert check.call_count == 1
+    get_dialect.assert_not_called()
 
 
 def test_sync_status_result_and_cancel(
@@ -212,7 +222,7 @@ def test_sync_status_result_and_cancel(
     fal.get(base).respond(200, json={"video": {"url": "https://v3.fal.media/o.mp4"}, "seed": 3})
     fal.put(f"{base}/cancel").respond(400, json={"status": "ALREADY_COMPLETED"})
     hook = SeedanceHook(retry_policy=NO_WAIT)
-    ref = hook.job_ref("req-1")
+    ref = JobRef(platform="fal", request_id="req-1")
     assert hook.get_status(ref).state is JobState.SUCCEEDED
     assert hook.get_result(ref).seed == 3
     assert hook.cancel(ref) is CancelOutcome.ALREADY_FINISHED
@@ -238,49 +248,56 @@ def test_http_client_for_downloads_carries_no_credentials(seedance_connection: C
         assert http.headers["user-agent"].startswith("airflow-provider-seedance/")
 
 
+def test_http_client_for_downloads_honours_the_connection_timeout(
+    seedance_connection: Callable[..., str],
+) -> None:
+    seedance_connection(EMULATOR, timeout=7)
+    with SeedanceHook().get_http_client() as http:
+        assert http.timeout.read == 7.0
+    with SeedanceHook(timeout=3).get_http_client() as http:
+        assert http.timeout.read == 3.0
+
+
 # -- async path ----------------------------------------------------------------------------------
-async def test_async_path_reads_the_connection_with_aget_connection(fal: respx.MockRouter) -> None:
+async def test_async_path_reads_the_connection_with_aget_connection(
+    fal: respx.MockRouter, mocker: MockerFixture
+) -> None:
     fal.get(STATUS_URL).respond(202, json={"status": "IN_PROGRESS"})
     hook = SeedanceHook(retry_policy=NO_WAIT)
-    conn = connection(host=EMULATOR)
-    with (
-        mock.patch.object(SeedanceHook, "aget_connection", mock.AsyncMock(return_value=conn)) as aget,
-        mock.patch.object(
-            SeedanceHook, "get_connection", side_effect=AssertionError("sync read in the event loop")
-        ),
-    ):
-        status = await hook.aget_status(hook_ref := JobRef(platform="fal", request_id="req-1"))
-        await hook.aget_status(hook_ref)
+    aget = mocker.patch.object(SeedanceHook, "aget_connection", return_value=connection(host=EMULATOR))
+    mocker.patch.object(
+        SeedanceHook, "get_connection", side_effect=AssertionError("sync read in the event loop")
+    )
+    ref = JobRef(platform="fal", request_id="req-1")
+    async with hook.async_client() as client:
+        status = await client.status(ref)
+    async with hook.async_client() as client:
+        await client.status(ref)
     assert status.state is JobState.RUNNING
     aget.assert_awaited_once_with("seedance_default")
 
 
-async def test_async_client_is_one_pooled_client_closed_after_the_block(fal: respx.MockRouter) -> None:
+async def test_async_client_is_one_pooled_client_closed_after_the_block(
+    fal: respx.MockRouter, mocker: MockerFixture
+) -> None:
     fal.get(STATUS_URL).respond(202, json={"status": "IN_QUEUE"})
     hook = SeedanceHook(retry_policy=NO_WAIT)
-    with mock.patch.object(
-        SeedanceHook, "aget_connection", mock.AsyncMock(return_value=connection(host=EMULATOR))
-    ):
-        async with hook.async_client() as client:
-            assert isinstance(client, AsyncSeedanceClient)
-            ref = JobRef(platform="fal", request_id="req-1")
-            await client.status(ref)
-            await client.status(ref)
+    mocker.patch.object(SeedanceHook, "aget_connection", return_value=connection(host=EMULATOR))
+    async with hook.async_client() as client:
+        assert isinstance(client, AsyncSeedanceClient)
+        ref = JobRef(platform="fal", request_id="req-1")
+        await client.status(ref)
+        await client.status(ref)
     assert client._http.is_closed
     assert fal.calls.call_count == 2
 
 
-async def test_async_result_and_cancel(fal: respx.MockRouter) -> None:
+async def test_async_cancel(fal: respx.MockRouter, mocker: MockerFixture) -> None:
     base = f"{EMULATOR}/bytedance/seedance-2.0/requests/req-1"
-    fal.get(base).respond(200, json={"video": {"url": "https://v3.fal.media/o.mp4"}, "seed": 5})
     fal.put(f"{base}/cancel").respond(202, json={"status": "CANCELLATION_REQUESTED"})
     hook = SeedanceHook(retry_policy=NO_WAIT)
-    ref = JobRef(platform="fal", request_id="req-1")
-    with mock.patch.object(
-        SeedanceHook, "aget_connection", mock.AsyncMock(return_value=connection(host=EMULATOR))
-    ):
-        assert (await hook.aget_result(ref)).seed == 5
-        assert await hook.acancel(ref) is CancelOutcome.REQUESTED
+    mocker.patch.object(SeedanceHook, "aget_connection", return_value=connection(host=EMULATOR))
+    assert await hook.acancel(JobRef(platform="fal", request_id="req-1")) is CancelOutcome.REQUESTED
 
 
 async def test_async_path_works_with_an_environment_connection(
@@ -288,7 +305,8 @@ async def test_async_path_works_with_an_environment_connection(
 ) -> None:
     seedance_connection(EMULATOR)
     fal.get(STATUS_URL).respond(202, json={"status": "IN_QUEUE", "queue_position": 2})
-    status = await SeedanceHook(retry_policy=NO_WAIT).aget_status(JobRef(platform="fal", request_id="req-1"))
+    async with SeedanceHook(retry_policy=NO_WAIT).async_client() as client:
+        status = await client.status(JobRef(platform="fal", request_id="req-1"))
     assert status.queue_position == 2
 
 

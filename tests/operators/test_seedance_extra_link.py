@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from unittest import mock
 
 import pytest
 import respx
 from airflow.sdk.exceptions import TaskDeferred
+from pytest_mock import MockerFixture
 
 from airflow_provider_seedance.operators.seedance import (
     XCOM_JOB_KEY,
@@ -48,13 +48,13 @@ def test_no_link_for_a_custom_base_url(emulator: Any, context: dict[str, Any]) -
     assert [key for key, _ in context["ti"].pushed] == [XCOM_JOB_KEY]
 
 
-def test_link_reads_the_pushed_url() -> None:
-    with mock.patch("airflow.sdk.execution_time.xcom.XCom.get_value", return_value="https://fal.ai/x") as get:
-        link = SeedanceJobLink().get_link(mock.Mock(), ti_key=mock.sentinel.key)
+def test_link_reads_the_pushed_url(mocker: MockerFixture) -> None:
+    get = mocker.patch("airflow.sdk.execution_time.xcom.XCom.get_value", return_value="https://fal.ai/x")
+    link = SeedanceJobLink().get_link(mocker.Mock(), ti_key=mocker.sentinel.key)
     assert link == "https://fal.ai/x"
-    get.assert_called_once_with(key=XCOM_JOB_URL_KEY, ti_key=mock.sentinel.key)
+    get.assert_called_once_with(key=XCOM_JOB_URL_KEY, ti_key=mocker.sentinel.key)
 
 
-def test_link_is_empty_without_a_url() -> None:
-    with mock.patch("airflow.sdk.execution_time.xcom.XCom.get_value", return_value=None):
-        assert SeedanceJobLink().get_link(mock.Mock(), ti_key=mock.sentinel.key) == ""
+def test_link_is_empty_without_a_url(mocker: MockerFixture) -> None:
+    mocker.patch("airflow.sdk.execution_time.xcom.XCom.get_value", return_value=None)
+    assert SeedanceJobLink().get_link(mocker.Mock(), ti_key=mocker.sentinel.key) == ""

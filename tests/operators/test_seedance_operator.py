@@ -10,16 +10,20 @@ from typing import Any
 import httpx
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
+from pytest_mock import MockerFixture
 
 from airflow_provider_seedance.client.errors import SeedanceValidationError
+from airflow_provider_seedance.client.transport import SeedanceClient
 from airflow_provider_seedance.emulator.testing import EmulatorHandle
+from airflow_provider_seedance.hooks.seedance import SeedanceHook
+from airflow_provider_seedance.operators import seedance as operator_module
 from airflow_provider_seedance.operators.seedance import (
     STATE_KEY,
     XCOM_JOB_KEY,
     SeedanceReferenceToVideoOperator,
 )
 from airflow_provider_seedance.triggers.seedance import SeedanceJobTrigger
-from tests.operators.conftest import FakeTaskStateStore, first_event
+from tests.support.tasks import FakeTaskStateStore, first_event
 
 INPUTS: dict[str, Any] = {
     "prompt": "A corgi surfs a wave at golden hour, styled like @Image1",
@@ -157,25 +161,41 @@ def test_cancelled_job_is_never_success(emulator: EmulatorHandle, context: dict)
         make_operator().execute_complete(context, event)
 
 
-def test_deadline_passed_cancels_the_remote_job(emulator: EmulatorHandle, context: dict) -> None:
+def test_deadline_passed_cancels_the_remote_job_exactly_once(emulator: EmulatorHandle, context: dict) -> None:
     emulator.add_fault("fal.submit", "never_finish")
     deferred = defer(make_operator(timeout=0.5), context)
-
     event = first_event(deferred.trigger)
+
+    with pytest.raises(AirflowException, match=r"timeout: .*; cancel: requested"):
+        make_operator().execute_complete(context, event)
 
     assert event["status"] == "timeout"
     assert emulator.job(event["request_id"])["state"] == "cancelled"
-    assert len(emulator.requests("fal.cancel")) >= 1
-    with pytest.raises(AirflowException, match="timeout"):
-        make_operator().execute_complete(context, event)
+    assert len(emulator.requests("fal.cancel")) == 1
 
 
-def test_sync_deadline_passed_cancels_the_remote_job(emulator: EmulatorHandle, context: dict) -> None:
+def test_sync_deadline_passed_cancels_the_remote_job_exactly_once(
+    emulator: EmulatorHandle, context: dict
+) -> None:
     emulator.add_fault("fal.submit", "never_finish")
-    with pytest.raises(AirflowException, match="timeout"):
+    with pytest.raises(AirflowException, match=r"timeout: .*; cancel: requested"):
         make_operator(deferrable=False, timeout=0.5).execute(context)
     (job,) = emulator.jobs()
     assert job["state"] == "cancelled"
+    assert len(emulator.requests("fal.cancel")) == 1
+
+
+def test_one_execute_validates_and_estimates_the_request_once(
+    emulator: EmulatorHandle, context: dict, mocker: MockerFixture
+) -> None:
+    check = mocker.spy(SeedanceClient, "check")
+    build = mocker.spy(SeedanceHook, "build_request")
+    estimate = mocker.spy(operator_module, "estimate_cost")
+
+    result = make_operator(deferrable=False).execute(context)
+
+    assert_result_dict(result, emulator)
+    assert (check.call_count, build.call_count, estimate.call_count) == (1, 1, 1)
 
 
 def test_sync_on_kill_cancels_the_remote_job(emulator: EmulatorHandle, context: dict) -> None:
@@ -259,7 +279,7 @@ def test_templated_bad_input_fails_before_any_request(emulator: EmulatorHandle, 
 
 
 def test_no_store_still_works_but_warns(emulator: EmulatorHandle) -> None:
-    from tests.operators.conftest import FakeTI
+    from tests.support.tasks import FakeTI
 
     result = make_operator(deferrable=False).execute({"ti": FakeTI()})
     assert result["status"] == "succeeded"
@@ -267,7 +287,7 @@ def test_no_store_still_works_but_warns(emulator: EmulatorHandle) -> None:
 
 def test_mapped_task_instances_keep_their_own_jobs(emulator: EmulatorHandle) -> None:
     stores = [FakeTaskStateStore(), FakeTaskStateStore()]
-    from tests.operators.conftest import FakeTI
+    from tests.support.tasks import FakeTI
 
     ids = [
         make_operator(deferrable=False, seed=i).execute({"ti": FakeTI(), "task_state_store": store})[

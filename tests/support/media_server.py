@@ -3,15 +3,18 @@
 Conftests expose its :func:`media_server` fixture by importing it.
 
 It serves ``/media/<name>?token=<t>`` from a background thread on 127.0.0.1. Content is either
-given bytes or a deterministic pattern of a given size generated while streaming (so a 200 MB
+given bytes or a deterministic pattern of a given size (starting with an MP4 ``ftyp`` box)
+generated while streaming (so a 200 MB
 video never sits in memory). Tokens expire on demand (403, like a signed URL after 24 h).
 Faults, consumed in order by successful-token GETs: ``status`` (answer ``code``), ``truncate``
 (announce the full ``Content-Length`` but send half the body, then close), ``short_length``
-(announce and send only half: a complete response that disagrees with the platform's size).
+(announce and send only half: a complete response that disagrees with the platform's size),
+``chunked_short`` (no ``Content-Length``: a well-formed chunked body of only half the bytes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections.abc import Iterator
@@ -25,6 +28,10 @@ import pytest
 BLOCK = 1024 * 1024
 
 
+#: What every generated video starts with: an MP4 ``ftyp`` box, so it passes the archiver's sniff.
+MP4_HEAD = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+
+
 def pattern_block(name: str) -> bytes:
     """A 1 MiB block that differs per name."""
     seed = hashlib.sha256(name.encode()).digest()
@@ -33,10 +40,12 @@ def pattern_block(name: str) -> bytes:
 
 def iter_pattern(name: str, size: int) -> Iterator[bytes]:
     block = pattern_block(name)
+    first = MP4_HEAD + block[len(MP4_HEAD) :]
     left = size
     while left > 0:
         n = min(left, BLOCK)
-        yield block if n == BLOCK else block[:n]
+        chunk, first = first, block
+        yield chunk if n == BLOCK else chunk[:n]
         left -= n
 
 
@@ -158,6 +167,17 @@ class MediaServer:
         self.log.append((name, 200))
         handler.send_response(200)
         handler.send_header("Content-Type", "video/mp4")
+        if fault and fault["kind"] == "chunked_short":
+            handler.send_header("Transfer-Encoding", "chunked")
+            handler.end_headers()
+            body = self.content(name)[: video.size // 2]
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                for i in range(0, len(body), BLOCK):
+                    piece = body[i : i + BLOCK]
+                    handler.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                handler.wfile.write(b"0\r\n\r\n")  # a complete, well-formed (short) body
+            handler.close_connection = True
+            return
         handler.send_header("Content-Length", str(announced))
         handler.end_headers()
         sent = 0

@@ -23,13 +23,12 @@ from airflow_provider_seedance.client.errors import (
     SeedanceDownloadError,
     SeedanceIncompleteDownloadError,
 )
-from airflow_provider_seedance.client.models import JobState
+from airflow_provider_seedance.client.models import JobOutput, JobState, OutputStatus
 from airflow_provider_seedance.client.pricing import estimate_cost
+from airflow_provider_seedance.emulator.gcs import GCSEmulator
 from airflow_provider_seedance.emulator.testing import EmulatorHandle
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
-from airflow_provider_seedance.operators.seedance import build_output
 from airflow_provider_seedance.transfers.seedance_to_gcs import SeedanceToGCSOperator
-from tests.support.gcs_emulator import GCSEmulator
 
 PROMPT = "@Image1 runs along the beach at golden hour, slow dolly-in, brand colours"
 OBJECT = "campaigns/2026-11-22/3-42.mp4"
@@ -72,13 +71,13 @@ def finished_clip(emulator: EmulatorHandle) -> Callable[..., dict[str, Any]]:
                 break
         result = hook.get_result(ref)
         hook.close()
-        return build_output(
+        return JobOutput.from_job(
             ref,
             result,
-            status="succeeded",
+            status=OutputStatus.SUCCEEDED,
             request=request,
-            estimate=estimate_cost(request, platform=ref.platform),
-        )
+            estimated_cost_usd=estimate_cost(request, platform=ref.platform).usd,
+        ).to_xcom()
 
     return run
 
@@ -409,11 +408,9 @@ def test_lineage_names_the_seedance_job_and_the_gcs_object(monkeypatch: pytest.M
 
 
 def test_video_given_as_json_text_is_accepted() -> None:
-    from airflow_provider_seedance.transfers.seedance_to_gcs import validate_video_result
-
     video = {"platform": "fal", "request_id": "r1", "video": {"url": "https://x/y.mp4", "file_size": 3}}
-    assert validate_video_result(json.dumps(video)) == video
-    assert validate_video_result(repr(video)) == video
+    assert JobOutput.from_xcom(json.dumps(video)) == JobOutput.from_xcom(video)
+    assert JobOutput.from_xcom(repr(video)).video.file_size == 3
 
 
 # -- constant memory -------------------------------------------------------------------------------
@@ -459,3 +456,39 @@ def test_a_200_mb_video_streams_in_constant_memory(
         assert report["growth_kb"] < 64 * 1024, report  # 8 MiB chunks: well below the 200 MB video
     finally:
         blob.delete()
+
+
+# -- media URL policy (defect 10) -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://cdn.example.com/v/clip.mp4", "must use https"),
+        ("https://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token", "link-local"),
+        ("https://10.20.30.40/v/clip.mp4", "private"),
+        ("https://127.0.0.1/v/clip.mp4", "loopback"),
+    ],
+)
+def test_media_url_off_the_policy_fails_the_task_before_any_request(
+    seedance_connection: Callable[..., str], gcs_client: storage.Client, gcs_bucket: str, url: str, why: str
+) -> None:
+    """A public platform connection (no host override): the video's URL must be public https."""
+    import respx
+
+    seedance_connection(host=None, platform="fal")
+    video = {"platform": "fal", "request_id": "r1", "status": "succeeded", "video": {"url": url}}
+    with respx.mock(assert_all_called=False) as router, pytest.raises(AirflowFailException) as info:
+        transfer(gcs_bucket, video=video).execute(make_context())
+    assert str(info.value).startswith("video.url: ")
+    assert why in str(info.value)
+    assert not router.calls  # nothing fetched, not even the platform
+    assert gcs_client.bucket(gcs_bucket).get_blob(OBJECT) is None
+
+
+def test_media_url_policy_is_local_only_for_a_local_connection(
+    seedance_connection: Callable[..., str], emulator: EmulatorHandle
+) -> None:
+    assert transfer("b", request_id="r1")._media_url_policy().allow_local  # the emulator on 127.0.0.1
+    seedance_connection(host="https://queue.fal.run", platform="fal")
+    assert not transfer("b", request_id="r1")._media_url_policy().allow_local

@@ -27,8 +27,9 @@ __all__ = [
 ]
 
 
-def get_dialect(platform: str, base_url: str | None = None) -> Dialect:
-    """An instance of the dialect for ``platform`` talking to ``base_url`` (or its default)."""
+def get_dialect(platform: str, base_url: str | None = None, *, allow_fallbacks: bool = False) -> Dialect:
+    """An instance of the dialect for ``platform`` talking to ``base_url`` (or its default);
+    ``allow_fallbacks`` lets a platform that reroutes failing requests (fal.ai) do so."""
     spec = DIALECTS.get(platform)
     if spec is None:
         raise SeedanceValidationError(
@@ -38,4 +39,4 @@ def get_dialect(platform: str, base_url: str | None = None) -> Dialect:
                 )
             ]
         )
-    return spec.load()(base_url)
+    return spec.load()(base_url, allow_fallbacks=allow_fallbacks)

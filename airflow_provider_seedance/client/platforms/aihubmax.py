@@ -18,6 +18,7 @@ the seed used are not reported. Error bodies are ``{"error": {"code", "message",
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -32,6 +33,7 @@ from airflow_provider_seedance.client.platforms.http import HttpRequest, HttpRes
 from airflow_provider_seedance.client.platforms.json_fields import message_with_param, nonempty_str
 from airflow_provider_seedance.client.platforms.task import TaskDialect
 
+_TASK_NOT_FOUND = re.compile(r"\btask\b[^.]*\b(not found|not exist|does not exist)", re.IGNORECASE)
 MODELS = {"standard": "seedance-2.0-reference-to-video", "fast": "seedance-2.0-fast-reference-to-video"}
 SUBMIT_PATH = "/v1/videos/generations"
 TASKS_PATH = "/v1/tasks"
@@ -70,6 +72,9 @@ class AIHubMaxDialect(TaskDialect):
     expected_states: ClassVar[str] = "pending, processing, completed or failed"
     job_list: ClassVar[str] = "the AIHubMax task list"
     probe_id: ClassVar[str] = "task-unified-0-00000000"
+    request_id_shape: ClassVar[str] = "a task id like task-unified-1757165031-uyujaw3d"
+    #: OpenAI-style SDKs spell the base ``https://api.aihubmax.com/v1``; the dialect adds ``/v1``.
+    sdk_base_suffixes: ClassVar[tuple[str, ...]] = ("/v1",)
     cancel_method: ClassVar[str | None] = None  # no cancel endpoint: the client reports NOT_SUPPORTED
 
     # -- submit --------------------------------------------------------------------------
@@ -95,6 +100,8 @@ class AIHubMaxDialect(TaskDialect):
         error, error_type = (
             _task_error(data.get("error")) if state is not JobState.SUCCEEDED else (None, None)
         )
+        if state is JobState.FAILED:
+            error, error_type = self.failure(error, error_type)
         return JobStatus(
             request_id=ref.request_id,
             state=state,
@@ -115,6 +122,24 @@ class AIHubMaxDialect(TaskDialect):
     # -- cancel: not offered -------------------------------------------------------------
     def parse_cancel(self, ref: JobRef, response: HttpResponse) -> CancelOutcome:
         return CancelOutcome.NOT_SUPPORTED
+
+    # -- probe ---------------------------------------------------------------------------
+    def probe_answer_ok(self, data: object) -> bool:
+        """A task object (the all-zero task would have to exist)."""
+        return isinstance(data, dict) and isinstance(data.get("status"), str)
+
+    def is_unknown_job(self, data: object) -> bool:
+        """The gateway's "task not found" error, not its generic route miss ("Invalid URL")."""
+        error = data.get("error") if isinstance(data, dict) else None
+        if not isinstance(error, dict):
+            return False
+        if error.get("param") in ("task_id", "id"):
+            return True
+        code = error.get("code")
+        if isinstance(code, str) and code.lower() in ("task_not_found", "not_found_task"):
+            return True
+        message = error.get("message")
+        return isinstance(message, str) and bool(_TASK_NOT_FOUND.search(message))
 
     # -- errors --------------------------------------------------------------------------
     def error_details(self, response: HttpResponse) -> tuple[str | None, str | None]:

@@ -81,6 +81,9 @@ class ArkDialect(TaskDialect):
     }
     expected_states: ClassVar[str] = "queued, running, succeeded, failed, expired or cancelled"
     job_list: ClassVar[str] = "the account's task list"
+    request_id_shape: ClassVar[str] = "a task id like cgt-20260405024433-sbj8r"
+    #: The SDKs' ``BASE_URL`` is ``https://ark.<region>.../api/v3``; the dialect adds ``/api/v3``.
+    sdk_base_suffixes: ClassVar[tuple[str, ...]] = ("/api/v3",)
 
     # -- submit --------------------------------------------------------------------------
     def build_submit(self, request: ReferenceToVideoRequest) -> HttpRequest:
@@ -110,6 +113,8 @@ class ArkDialect(TaskDialect):
         if isinstance(error, dict) and state is not JobState.SUCCEEDED:
             message = str(error["message"]) if error.get("message") else None
             code = str(error["code"]) if error.get("code") else None
+            if state is JobState.FAILED:
+                message, code = self.failure(message, code)
         return JobStatus(
             request_id=ref.request_id, state=state, raw_status=raw, error=message, error_type=code
         )
@@ -137,6 +142,10 @@ class ArkDialect(TaskDialect):
     def build_probe(self) -> HttpRequest:
         """List one task: 200 with a good key, 401 with a bad one; creates nothing."""
         return HttpRequest("GET", f"{self.base_url}{TASKS_PATH}", params={"page_num": "1", "page_size": "1"})
+
+    def probe_answer_ok(self, data: object) -> bool:
+        """The task list: ``{"total", "items"}`` (a 404 is always a missing route here)."""
+        return isinstance(data, dict) and isinstance(data.get("items"), list)
 
     # -- errors --------------------------------------------------------------------------
     def error_details(self, response: HttpResponse) -> tuple[str | None, str | None]:

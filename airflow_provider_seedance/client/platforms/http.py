@@ -63,18 +63,18 @@ class HttpResponse:
         return text + ("..." if len(self.content) > limit else "")
 
     def json_or_none(self) -> Any:
-        """The JSON body, or None when the body is empty or not JSON."""
+        """The JSON body, or None when the body is empty, not JSON, or nested too deeply."""
         if not self.content.strip():
             return None
         try:
-            return json.loads(self.content)
+            return _loads(self.content)
         except ValueError:
             return None
 
     def json_object(self, platform: str, what: str) -> dict[str, Any]:
         """The body as a JSON object, or a clear :class:`SeedanceProtocolError`."""
         try:
-            data = json.loads(self.content)
+            data = _loads(self.content)
         except ValueError:
             kind = "an HTML page" if self.content.lstrip()[:1] == b"<" else "malformed JSON"
             raise SeedanceProtocolError(
@@ -89,6 +89,18 @@ class HttpResponse:
                 status_code=self.status_code,
             )
         return data
+
+
+def _loads(content: bytes) -> Any:
+    """``json.loads`` for untrusted bodies: every way it can fail is a ``ValueError``.
+
+    Nesting deeper than the interpreter's recursion limit raises ``RecursionError`` in the
+    decoder; an answer like that is as unreadable as malformed JSON and is reported as such.
+    """
+    try:
+        return json.loads(content)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:

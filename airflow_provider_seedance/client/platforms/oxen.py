@@ -17,6 +17,7 @@ to 480p/720p like ByteDance's own fast model. The file size is not reported.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -62,6 +63,11 @@ class OxenDialect(TaskDialect):
     noun: ClassVar[str] = "generation"
     job_list: ClassVar[str] = "the Oxen.ai queue"
     probe_id: ClassVar[str] = "00000000-0000-0000-0000-000000000000"
+    #: The docs' base is ``https://hub.oxen.ai/api``; this dialect adds ``/api/ai/...`` itself.
+    sdk_base_suffixes: ClassVar[tuple[str, ...]] = ("/api",)
+    #: Generation ids are UUIDs (hex and dashes); any letters/digits/dashes are accepted.
+    request_id_pattern: ClassVar[re.Pattern[str]] = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,127}")
+    request_id_shape: ClassVar[str] = "a generation id like 5b0d4c8e-2f1a-4d6b-9c3e-7a8f9e0d1c2b"
 
     # -- submit --------------------------------------------------------------------------
     def build_submit(self, request: ReferenceToVideoRequest) -> HttpRequest:
@@ -93,12 +99,14 @@ class OxenDialect(TaskDialect):
 
     # -- status and result (the same GET) ------------------------------------------------
     def task_status(self, ref: JobRef, data: dict[str, Any], raw: str, state: JobState) -> JobStatus:
-        error = data.get("error_message") or data.get("error")
+        raw_error = data.get("error_message") or data.get("error")
+        error = str(raw_error) if raw_error and state is not JobState.SUCCEEDED else None
+        error_type = None
+        if state is JobState.FAILED:
+            # Parameter errors and moderation refusals both arrive late, as a failed generation.
+            error, error_type = self.failure(error, None)
         return JobStatus(
-            request_id=ref.request_id,
-            state=state,
-            raw_status=raw,
-            error=str(error) if error and state is not JobState.SUCCEEDED else None,
+            request_id=ref.request_id, state=state, raw_status=raw, error=error, error_type=error_type
         )
 
     def video_url(self, data: dict[str, Any]) -> object:
@@ -118,6 +126,16 @@ class OxenDialect(TaskDialect):
         if response.status_code == 404:
             return CancelOutcome.NOT_FOUND
         raise self.error_from_response(Operation.CANCEL, response)
+
+    # -- probe ---------------------------------------------------------------------------
+    def build_probe(self) -> HttpRequest:
+        """List the active generations: 200 ``{"count", "generations"}`` with a good key, 401
+        with a bad one; creates nothing. (Oxen's 404 for an unknown generation is its generic
+        "resource could not be found", which a wrong path answers too: not a usable probe.)"""
+        return HttpRequest("GET", f"{self.base_url}{QUEUE_PATH}", params={"status": "queued"})
+
+    def probe_answer_ok(self, data: object) -> bool:
+        return isinstance(data, dict) and isinstance(data.get("generations"), list)
 
     # -- errors --------------------------------------------------------------------------
     def error_details(self, response: HttpResponse) -> tuple[str | None, str | None]:

@@ -47,7 +47,8 @@ class TaskDialect(Dialect):
     cancel_method: ClassVar[str | None] = "DELETE"
 
     def task_url(self, request_id: str) -> str:
-        return f"{self.base_url}{self.task_path}/{request_id}"
+        """``{base}{task_path}/{id}``, the id checked and quoted (:meth:`Dialect.id_segment`)."""
+        return f"{self.base_url}{self.task_path}/{self.id_segment(request_id)}"
 
     # -- submit --------------------------------------------------------------------------
     def parse_submit(self, request: ReferenceToVideoRequest, response: HttpResponse) -> JobRef:
@@ -108,6 +109,7 @@ class TaskDialect(Dialect):
     # -- cancel and probe ----------------------------------------------------------------
     def build_cancel(self, ref: JobRef) -> HttpRequest | None:
         if self.cancel_method is None:
+            self.id_segment(ref.request_id)  # an invalid id is refused even where nothing is sent
             return None
         return HttpRequest(self.cancel_method, self.task_url(ref.request_id))
 

@@ -7,24 +7,15 @@ cancel endpoint.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter
 from starlette.requests import Request  # noqa: TC002 - FastAPI resolves it at run time
 from starlette.responses import JSONResponse
 
-from airflow_provider_seedance.emulator.common import (
-    create_job,
-    error_response,
-    find_job,
-    get_state,
-    job_duration,
-    json_response,
-    media_url,
-    random_token,
-    submitted_body,
-)
 from airflow_provider_seedance.emulator.errors import error_body
+from airflow_provider_seedance.emulator.incoming import find_job, submitted_body
+from airflow_provider_seedance.emulator.jobs import create_job, media_url, random_token
+from airflow_provider_seedance.emulator.responses import error_response, json_response
 from airflow_provider_seedance.emulator.state import (
     CANCELLED,
     FAILED,
@@ -33,6 +24,7 @@ from airflow_provider_seedance.emulator.state import (
     SUCCEEDED,
     EmulatorState,
     Job,
+    get_state,
 )
 from airflow_provider_seedance.emulator.validation import (
     ADAPTIVE_ASPECT_RATIOS,
@@ -40,6 +32,9 @@ from airflow_provider_seedance.emulator.validation import (
     Problem,
     check_flat_body,
 )
+
+if TYPE_CHECKING:
+    from airflow_provider_seedance.emulator.routes import Handlers
 
 MODELS = {"seedance-2.0-reference-to-video": "standard", "seedance-2.0-fast-reference-to-video": "fast"}
 RESOLUTIONS = ("480p", "720p")
@@ -51,8 +46,6 @@ STATUS_NAMES = {
     CANCELLED: "cancelled",
 }
 CREDITS_PER_SECOND = 10
-
-router = APIRouter()
 
 
 def validate(body: dict[str, Any]) -> list[Problem]:
@@ -71,11 +64,8 @@ def _task_id(now_unix: float) -> str:
     return f"task-unified-{int(now_unix)}-{random_token(8)}"
 
 
-@router.post("/v1/videos/generations", name="aihubmax.submit")
 async def submit(request: Request) -> JSONResponse:
     body = await submitted_body(request, "aihubmax")
-    if isinstance(body, JSONResponse):
-        return body
     model = body.get("model")
     if model not in MODELS:
         data, headers = error_body("aihubmax", 422, f"Model not found: {model}", param="model")
@@ -95,10 +85,7 @@ async def submit(request: Request) -> JSONResponse:
         route="aihubmax.submit",
         tier=MODELS[model],
         model=model,
-        prompt=body.get("prompt"),
-        params=body,
-        seed=body.get("seed"),
-        duration=job_duration(body.get("duration")),
+        body=body,
     )
     return json_response(_view(request, state, job, poll=False))
 
@@ -150,9 +137,10 @@ def _not_found(task_id: str) -> JSONResponse:
     return error_response("aihubmax", 404, f"Task not found: {task_id}", param="task_id")
 
 
-@router.get("/v1/tasks/{task_id}", name="aihubmax.status")
 async def get_task(request: Request, task_id: str) -> JSONResponse:
     job = find_job(request, "aihubmax", task_id, _not_found)
-    if isinstance(job, JSONResponse):
-        return job
     return json_response(_view(request, get_state(request), job))
+
+
+#: route name -> handler (see :data:`.routes.ROUTES`)
+HANDLERS: Handlers = {"aihubmax.submit": submit, "aihubmax.status": get_task}

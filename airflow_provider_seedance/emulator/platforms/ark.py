@@ -9,24 +9,15 @@ one.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter
 from starlette.requests import Request  # noqa: TC002 - FastAPI resolves it at run time
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse  # noqa: TC002 - FastAPI resolves it at run time
 
-from airflow_provider_seedance.emulator.common import (
-    check_auth,
-    create_job,
-    error_response,
-    find_job,
-    get_state,
-    job_duration,
-    json_response,
-    media_url,
-    random_token,
-    submitted_body,
-)
+from airflow_provider_seedance.emulator.auth import require_auth
+from airflow_provider_seedance.emulator.incoming import find_job, submitted_body
+from airflow_provider_seedance.emulator.jobs import create_job, media_url, random_token
+from airflow_provider_seedance.emulator.responses import error_response, json_response
 from airflow_provider_seedance.emulator.state import (
     FAILED,
     QUEUED,
@@ -34,6 +25,7 @@ from airflow_provider_seedance.emulator.state import (
     SUCCEEDED,
     EmulatorState,
     Job,
+    get_state,
 )
 from airflow_provider_seedance.emulator.validation import (
     ADAPTIVE_ASPECT_RATIOS,
@@ -50,7 +42,9 @@ from airflow_provider_seedance.emulator.validation import (
     is_int,
 )
 
-BASE = "/api/v3/contents/generations/tasks"
+if TYPE_CHECKING:
+    from airflow_provider_seedance.emulator.routes import Handlers
+
 MODELS = {
     "dreamina-seedance-2-0-260128": ("standard", "byteplus"),
     "dreamina-seedance-2-0-fast-260128": ("fast", "byteplus"),
@@ -65,8 +59,6 @@ MEDIA_ROLES = {
 }
 DEFAULT_EXPIRES_AFTER = 172800
 TOKENS_PER_SECOND = 10_000
-
-router = APIRouter()
 
 
 def validate(body: dict[str, Any]) -> tuple[list[Problem], str]:
@@ -146,11 +138,8 @@ def _resolve_model(model: Any) -> tuple[str, str] | None:
     return None
 
 
-@router.post(BASE, name="ark.submit")
 async def create_task(request: Request) -> JSONResponse:
     body = await submitted_body(request, "ark", _bad_body)
-    if isinstance(body, JSONResponse):
-        return body
     model = body.get("model")
     if not model:
         return error_response(
@@ -178,10 +167,8 @@ async def create_task(request: Request) -> JSONResponse:
         route="ark.submit",
         tier=tier,
         model=model,
+        body=body,
         prompt=prompt,
-        params=body,
-        seed=body.get("seed"),
-        duration=job_duration(body.get("duration")),
         extra={"vendor": vendor},
     )
     return json_response({"id": task_id})
@@ -240,10 +227,8 @@ def _not_found(task_id: str) -> JSONResponse:
     )
 
 
-@router.get(BASE, name="ark.list")
 async def list_tasks(request: Request) -> JSONResponse:
-    if (denied := check_auth(request, "ark")) is not None:
-        return denied
+    require_auth(request, "ark")
     state = get_state(request)
     query = request.query_params
     try:
@@ -268,20 +253,14 @@ async def list_tasks(request: Request) -> JSONResponse:
     return json_response({"total": len(items), "items": [_view(request, state, j) for j in page]})
 
 
-@router.get(BASE + "/{task_id}", name="ark.status")
 async def get_task(request: Request, task_id: str) -> JSONResponse:
     job = find_job(request, "ark", task_id, _not_found)
-    if isinstance(job, JSONResponse):
-        return job
     state = get_state(request)
     return json_response(_view(request, state, job))
 
 
-@router.delete(BASE + "/{task_id}", name="ark.cancel")
 async def delete_task(request: Request, task_id: str) -> JSONResponse:
     job = find_job(request, "ark", task_id, _not_found)
-    if isinstance(job, JSONResponse):
-        return job
     state = get_state(request)
     now = state.now()
     status = _status(job, now)
@@ -298,3 +277,12 @@ async def delete_task(request: Request, task_id: str) -> JSONResponse:
             param="id",
         )
     return json_response({})
+
+
+#: route name -> handler (see :data:`.routes.ROUTES`)
+HANDLERS: Handlers = {
+    "ark.submit": create_task,
+    "ark.list": list_tasks,
+    "ark.status": get_task,
+    "ark.cancel": delete_task,
+}

@@ -12,24 +12,23 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.requests import Request  # noqa: TC002 - FastAPI resolves it at run time
 from starlette.responses import JSONResponse
 
-from airflow_provider_seedance.emulator.common import (
-    create_job,
-    error_response,
-    find_job,
-    get_state,
-    iso,
-    job_duration,
-    json_response,
-    media_url,
-    root_url,
-    submitted_body,
-)
 from airflow_provider_seedance.emulator.errors import FAL_ERROR_TYPES
-from airflow_provider_seedance.emulator.state import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
+from airflow_provider_seedance.emulator.incoming import find_job, root_url, submitted_body
+from airflow_provider_seedance.emulator.jobs import create_job, media_url
+from airflow_provider_seedance.emulator.responses import error_response, json_response
+from airflow_provider_seedance.emulator.routes import FAL_APP, Handlers
+from airflow_provider_seedance.emulator.state import (
+    CANCELLED,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    Job,
+    get_state,
+)
 from airflow_provider_seedance.emulator.validation import (
     DURATION_STRINGS,
     FAL_ASPECT_RATIOS,
@@ -37,12 +36,8 @@ from airflow_provider_seedance.emulator.validation import (
     check_flat_body,
 )
 
-APP = "/bytedance/seedance-2.0"
-ENDPOINTS = {"standard": f"{APP}/reference-to-video", "fast": f"{APP}/fast/reference-to-video"}
 RESOLUTIONS = ("480p", "720p")
 DEFAULT_FAILURE = ("runner_disconnected", "Runner disconnected")
-
-router = APIRouter()
 
 
 def _headers(request_id: str) -> dict[str, str]:
@@ -85,29 +80,26 @@ def _bad_body(message: str) -> JSONResponse:
 
 
 def _urls(request: Request, request_id: str) -> dict[str, str]:
-    base = f"{root_url(request)}{APP}/requests/{request_id}"
+    base = f"{root_url(request)}{FAL_APP}/requests/{request_id}"
     return {"response_url": base, "status_url": f"{base}/status", "cancel_url": f"{base}/cancel"}
 
 
-async def _submit(request: Request, tier: str) -> JSONResponse:
+async def submit(request: Request) -> JSONResponse:
+    """Both tiers' submit: the path names the model (``bytedance/seedance-2.0[/fast]/…``)."""
     body = await submitted_body(request, "fal", _bad_body)
-    if isinstance(body, JSONResponse):
-        return body
     if problems := validate(body):
         return _validation_error(problems)
     state = get_state(request)
     request_id = str(uuid.uuid4())
+    model = request.url.path.strip("/")
     job = create_job(
         state,
         platform="fal",
         request_id=request_id,
         route="fal.submit",
-        tier=tier,
-        model=ENDPOINTS[tier].lstrip("/"),
-        prompt=body.get("prompt"),
-        params=body,
-        seed=body.get("seed"),
-        duration=job_duration(body.get("duration")),  # "auto": 5
+        tier="fast" if model.startswith(FAL_APP.lstrip("/") + "/fast/") else "standard",
+        model=model,
+        body=body,  # duration "auto": 5 s
         extra={"webhook": request.query_params.get("fal_webhook")},
     )
     data = {
@@ -117,16 +109,6 @@ async def _submit(request: Request, tier: str) -> JSONResponse:
         "queue_position": state.queue_position(job, state.now()),
     }
     return json_response(data, headers=_headers(request_id))
-
-
-@router.post(ENDPOINTS["standard"], name="fal.submit")
-async def submit_standard(request: Request) -> JSONResponse:
-    return await _submit(request, "standard")
-
-
-@router.post(ENDPOINTS["fast"], name="fal.submit_fast")
-async def submit_fast(request: Request) -> JSONResponse:
-    return await _submit(request, "fast")
 
 
 def _not_found(request_id: str) -> JSONResponse:
@@ -172,16 +154,12 @@ def _logs(request: Request, job: Job, now: float, with_logs: bool) -> list[dict[
         entries.append(("Video generated", job.finished_at))
     clock = get_state(request).clock
     return [
-        {"message": msg, "level": "INFO", "source": "user", "timestamp": iso(clock.wall(t))}
-        for msg, t in entries
+        {"message": msg, "level": "INFO", "source": "user", "timestamp": clock.iso(t)} for msg, t in entries
     ]
 
 
-@router.get(APP + "/requests/{request_id}/status", name="fal.status")
 async def status(request: Request, request_id: str) -> JSONResponse:
     job = find_job(request, "fal", request_id, _not_found)
-    if isinstance(job, JSONResponse):
-        return job
     state = get_state(request)
     now = state.now()
     phase = job.phase(now)
@@ -207,11 +185,8 @@ async def status(request: Request, request_id: str) -> JSONResponse:
     return json_response(data, 200, _headers(request_id))
 
 
-@router.get(APP + "/requests/{request_id}", name="fal.result")
 async def result(request: Request, request_id: str) -> JSONResponse:
     job = find_job(request, "fal", request_id, _not_found)
-    if isinstance(job, JSONResponse):
-        return job
     state = get_state(request)
     phase = job.phase(state.now())
     if phase in (QUEUED, RUNNING):
@@ -238,14 +213,15 @@ async def result(request: Request, request_id: str) -> JSONResponse:
     return json_response(data, 200, _headers(request_id))
 
 
-@router.put(APP + "/requests/{request_id}/cancel", name="fal.cancel")
 async def cancel(request: Request, request_id: str) -> JSONResponse:
     job = find_job(request, "fal", request_id, _not_found)
-    if isinstance(job, JSONResponse):
-        return job
     state = get_state(request)
     now = state.now()
     if job.phase(now) in (QUEUED, RUNNING):
         job.cancelled_at = now
         return json_response({"status": "CANCELLATION_REQUESTED"}, 202, _headers(request_id))
     return json_response({"status": "ALREADY_COMPLETED"}, 400, _headers(request_id))
+
+
+#: route name -> handler (see :data:`.routes.ROUTES`)
+HANDLERS: Handlers = {"fal.submit": submit, "fal.status": status, "fal.result": result, "fal.cancel": cancel}

@@ -8,24 +8,15 @@ surface later, when the generation would start, as ``status: "failed"`` with an
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter
 from starlette.requests import Request  # noqa: TC002 - FastAPI resolves it at run time
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse  # noqa: TC002 - FastAPI resolves it at run time
 
-from airflow_provider_seedance.emulator.common import (
-    check_auth,
-    create_job,
-    error_response,
-    find_job,
-    get_state,
-    iso,
-    job_duration,
-    json_response,
-    media_url,
-    submitted_body,
-)
+from airflow_provider_seedance.emulator.auth import require_auth
+from airflow_provider_seedance.emulator.incoming import find_job, submitted_body
+from airflow_provider_seedance.emulator.jobs import create_job, media_url
+from airflow_provider_seedance.emulator.responses import error_response, json_response
 from airflow_provider_seedance.emulator.state import (
     CANCELLED,
     FAILED,
@@ -35,6 +26,7 @@ from airflow_provider_seedance.emulator.state import (
     EmulatorState,
     Failure,
     Job,
+    get_state,
 )
 from airflow_provider_seedance.emulator.validation import (
     ADAPTIVE_ASPECT_RATIOS,
@@ -44,6 +36,9 @@ from airflow_provider_seedance.emulator.validation import (
     Problem,
     check_flat_body,
 )
+
+if TYPE_CHECKING:
+    from airflow_provider_seedance.emulator.routes import Handlers
 
 MODELS = {
     "bytedance-seedance-2-0-reference-to-video": "standard",
@@ -59,8 +54,6 @@ STATUS_NAMES = {
 }
 ACTIVE = ("queued", "processing")
 DEFAULT_FAILURE = "Getting model response error: 500 - Internal error while generating the video"
-
-router = APIRouter()
 
 
 def validate(body: dict[str, Any]) -> list[Problem]:
@@ -79,11 +72,8 @@ def validate(body: dict[str, Any]) -> list[Problem]:
     )
 
 
-@router.post("/api/ai/queue", name="oxen.submit")
 async def submit(request: Request) -> JSONResponse:
     body = await submitted_body(request, "oxen")
-    if isinstance(body, JSONResponse):
-        return body
     model = body.get("model")
     if model not in MODELS:
         return error_response("oxen", 404, f"Model not found: {model}")
@@ -109,10 +99,7 @@ async def submit(request: Request) -> JSONResponse:
             route="oxen.submit",
             tier=MODELS[model],
             model=model,
-            prompt=body.get("prompt"),
-            params=body,
-            seed=body.get("seed"),
-            duration=job_duration(body.get("duration")),
+            body=body,
             failure=failure,
             extra={"namespace": body.get("target_namespace")},
         )
@@ -133,11 +120,11 @@ def _view(request: Request, state: EmulatorState, job: Job) -> dict[str, Any]:
         "status": STATUS_NAMES[phase],
         "result_url": media_url(request, job) if phase == SUCCEEDED else None,
         "error_message": None,
-        "enqueued_at": iso(state.clock.wall(job.submitted_at)),
-        "started_at": iso(state.clock.wall(job.started_at))
+        "enqueued_at": state.clock.iso(job.submitted_at),
+        "started_at": state.clock.iso(job.started_at)
         if now >= job.started_at and phase != CANCELLED
         else None,
-        "completed_at": iso(state.clock.wall(ended)) if ended is not None else None,
+        "completed_at": state.clock.iso(ended) if ended is not None else None,
         "namespace": job.extra.get("namespace"),
         "seed": job.seed,
         **params,
@@ -155,10 +142,8 @@ def _not_found(generation_id: str) -> JSONResponse:
     )
 
 
-@router.get("/api/ai/queue", name="oxen.list")
 async def list_generations(request: Request) -> JSONResponse:
-    if (denied := check_auth(request, "oxen")) is not None:
-        return denied
+    require_auth(request, "oxen")
     state = get_state(request)
     wanted = request.query_params.get("status")
     model = request.query_params.get("model")
@@ -173,22 +158,25 @@ async def list_generations(request: Request) -> JSONResponse:
     return json_response({"count": len(items), "generations": items})
 
 
-@router.get("/api/ai/queue/{generation_id}", name="oxen.status")
 async def get_generation(request: Request, generation_id: str) -> JSONResponse:
     job = find_job(request, "oxen", generation_id, _not_found)
-    if isinstance(job, JSONResponse):
-        return job
     state = get_state(request)
     return json_response(_view(request, state, job))
 
 
-@router.delete("/api/ai/queue/{generation_id}", name="oxen.cancel")
 async def cancel_generation(request: Request, generation_id: str) -> JSONResponse:
     job = find_job(request, "oxen", generation_id, _not_found)
-    if isinstance(job, JSONResponse):
-        return job
     state = get_state(request)
     now = state.now()
     if job.phase(now) in (QUEUED, RUNNING):  # no effect once terminal
         job.cancelled_at = now
     return json_response({"status": "success", "generation_id": generation_id})
+
+
+#: route name -> handler (see :data:`.routes.ROUTES`)
+HANDLERS: Handlers = {
+    "oxen.submit": submit,
+    "oxen.list": list_generations,
+    "oxen.status": get_generation,
+    "oxen.cancel": cancel_generation,
+}

@@ -8,7 +8,7 @@ from google.api_core.exceptions import PreconditionFailed
 from google.cloud import storage
 from google.cloud.storage.exceptions import DataCorruption, InvalidResponse
 
-from tests.support.gcs_emulator import GCSEmulator
+from airflow_provider_seedance.emulator.gcs import GCSEmulator
 
 CHUNK = 256 * 1024
 

@@ -1,4 +1,4 @@
-"""A strict local Google Cloud Storage emulator for tests and demos, plus pytest fixtures.
+"""A strict local Google Cloud Storage emulator (server, handle, start/stop), for demos and tests.
 
 It is `gcp-storage-emulator <https://pypi.org/project/gcp-storage-emulator/>`_ (pure Python,
 in memory) with a thin layer that closes the gaps measured in
@@ -11,22 +11,23 @@ in memory) with a thin layer that closes the gaps measured in
 * Custom metadata values that are not Latin-1 (a prompt in Chinese) no longer crash downloads.
 * Test controls under ``/_strict/``: ``POST /_strict/faults`` ``{"kind": "corrupt_upload",
   "times": 1}`` flips one byte of the next finalized upload (the server then reports a checksum
-  of the corrupted bytes, as a faulty network path would); ``GET /_strict/stats`` counts upload
+  of the corrupted bytes, as a faulty network path would); kinds ``upload_429`` /
+  ``upload_503`` answer that status to the next resumable chunk (not stored), ``upload_delay``
+  holds the next chunk 1 s before storing it; ``GET /_strict/stats`` counts upload
   sessions and written objects; ``DELETE /_strict/faults`` clears faults.
 
-Run it as a script (loopback only)::
+**Needs** the ``test`` extra: the server needs ``gcp-storage-emulator``, :meth:`GCSEmulator.client`
+needs ``google-cloud-storage``. Both are imported inside the functions that use them, so this
+module imports without them (standard library and httpx only).
 
-    python -m tests.support.gcs_emulator --port 9023
+Run it (loopback only)::
+
+    python -m airflow_provider_seedance.emulator.gcs --port 9023
     STORAGE_EMULATOR_HOST=http://127.0.0.1:9023 python my_script.py
 
-The server runs in its own process (the pytest fixture starts it with ``--port 0`` and reads the
-``READY <url>`` line), so what it stores never counts against a test process's memory.
-
-Fixtures (register with ``pytest_plugins = ["tests.support.gcs_emulator"]``):
-
-* ``gcs_emulator`` (session): a :class:`GCSEmulator` handle; sets ``STORAGE_EMULATOR_HOST`` and
-  ``GOOGLE_CLOUD_PROJECT`` for the session.
-* ``gcs_bucket`` (function): the name of a fresh, empty bucket in that emulator.
+The server runs in its own process (:func:`start_emulator` starts it with ``--port 0`` and reads
+the ``READY <url>`` line), so what it stores never counts against the caller's memory. The pytest
+fixtures ``gcs_emulator`` and ``gcs_bucket`` are in :mod:`.gcs_pytest_plugin`.
 """
 
 from __future__ import annotations
@@ -40,19 +41,15 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
-import pytest
 
 if TYPE_CHECKING:
     from google.cloud import storage
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PROJECT = "seedance-local"
 _READY_PREFIX = "READY "
 _START_TIMEOUT = 30.0
@@ -156,37 +153,33 @@ def install_strict_layer(state: _StrictState) -> None:
     from gcp_storage_emulator import server
     from gcp_storage_emulator.handlers import objects
 
-    orig_media = objects._media_upload
-    orig_multipart = objects._multipart_upload
     orig_create_resumable = objects._create_resumable_upload
     orig_finalize = objects._finalize_resumable_object
 
-    def media_upload(request: Any, response: Any, storage: Any) -> Any:
-        name = request.query["name"][0]
-        problem = _precondition_problem(
-            storage, request.params["bucket_name"], name, _preconditions(request.query)
-        )
-        if problem:
-            state.stats["precondition_failures"] += 1
-            return _fail_412(request, response, problem)
-        state.stats["objects_written"] += 1
-        return orig_media(request, response, storage)
+    def checked(upload: Any, name_of: Any) -> Any:
+        """``upload`` (a one-request upload handler) behind the preconditions of its query."""
 
-    def multipart_upload(request: Any, response: Any, storage: Any) -> Any:
-        name = request.query["name"][0] if "name" in request.query else request.data["meta"].get("name")
-        problem = _precondition_problem(
-            storage, request.params["bucket_name"], name, _preconditions(request.query)
-        )
-        if problem:
-            state.stats["precondition_failures"] += 1
-            return _fail_412(request, response, problem)
-        state.stats["objects_written"] += 1
-        return orig_multipart(request, response, storage)
+        def handler(request: Any, response: Any, storage: Any) -> Any:
+            conds = _preconditions(request.query)
+            problem = _precondition_problem(storage, request.params["bucket_name"], name_of(request), conds)
+            if problem:
+                state.stats["precondition_failures"] += 1
+                return _fail_412(request, response, problem)
+            state.stats["objects_written"] += 1
+            return upload(request, response, storage)
+
+        return handler
+
+    def query_name(request: Any) -> Any:
+        return request.query["name"][0]
+
+    def multipart_name(request: Any) -> Any:
+        return request.query["name"][0] if "name" in request.query else request.data["meta"].get("name")
 
     def create_resumable_upload(request: Any, response: Any, storage: Any) -> Any:
         if "upload_id" in request.query:
             return orig_create_resumable(request, response, storage)
-        name = request.query["name"][0] if "name" in request.query else (request.data or {}).get("name")
+        name: Any = request.query["name"][0] if "name" in request.query else (request.data or {}).get("name")
         bucket = request.params["bucket_name"]
         conds = _preconditions(request.query)
         problem = _precondition_problem(storage, bucket, name, conds)
@@ -216,8 +209,24 @@ def install_strict_layer(state: _StrictState) -> None:
         state.stats["objects_written"] += 1
         return orig_finalize(response, storage, obj, data, upload_id)
 
-    objects._media_upload = media_upload
-    objects._multipart_upload = multipart_upload
+    orig_chunk = objects._handle_resumable_chunk
+
+    def handle_resumable_chunk(response: Any, storage: Any, upload_id: str, chunk: bytes, parsed: Any) -> Any:
+        for code in (429, 503):
+            if state.take_fault(f"upload_{code}"):
+                from http import HTTPStatus
+
+                state.stats["failed_chunks"] = state.stats.get("failed_chunks", 0) + 1
+                response.status = HTTPStatus(code)
+                response.json({"error": {"code": code, "message": f"injected upload_{code}"}})
+                return None  # the chunk is not stored; the client must re-send it
+        if state.take_fault("upload_delay"):
+            time.sleep(1.0)  # longer than the client's timeout in the fault matrix
+        return orig_chunk(response, storage, upload_id, chunk, parsed)
+
+    objects._handle_resumable_chunk = handle_resumable_chunk
+    objects._media_upload = checked(objects._media_upload, query_name)
+    objects._multipart_upload = checked(objects._multipart_upload, multipart_name)
     objects._create_resumable_upload = create_resumable_upload
     objects._finalize_resumable_object = finalize_resumable_object
 
@@ -295,7 +304,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# The client side: a handle and pytest fixtures (runs in the test process)
+# The client side: a handle, start and stop (runs in the caller's process)
 # --------------------------------------------------------------------------------------------
 
 
@@ -314,7 +323,7 @@ class GCSEmulator:
 
         return storage.Client(
             project=self.project,
-            credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+            credentials=AnonymousCredentials(),
             client_options={"api_endpoint": self.url},
         )
 
@@ -328,7 +337,8 @@ class GCSEmulator:
         return name
 
     def add_fault(self, kind: str, *, times: int = 1) -> None:
-        """Arm a fault: ``corrupt_upload`` flips a byte of the next finalized upload(s)."""
+        """Arm a fault: ``corrupt_upload`` flips a byte of the next finalized upload(s);
+        ``upload_429`` / ``upload_503`` fail the next resumable chunk(s); ``upload_delay`` holds one 1 s."""
         httpx.post(
             f"{self.url}/_strict/faults", json={"kind": kind, "times": times}, timeout=10
         ).raise_for_status()
@@ -361,8 +371,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen[str] | None, deadline: float)
 def start_emulator(*, timeout: float = _START_TIMEOUT) -> GCSEmulator:
     """Start the strict emulator in a subprocess on a free loopback port; fail fast if it can't."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.gcs_emulator", "--port", "0"],
-        cwd=REPO_ROOT,
+        [sys.executable, "-m", "airflow_provider_seedance.emulator.gcs", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -404,30 +413,7 @@ def stop_emulator(proc: subprocess.Popen[str]) -> None:
             stream.close()
 
 
-@pytest.fixture(scope="session")
-def gcs_emulator() -> Iterator[GCSEmulator]:
-    """A strict GCS emulator for the whole session; sets ``STORAGE_EMULATOR_HOST``."""
-    emulator = start_emulator()
-    mp = pytest.MonkeyPatch()
-    mp.setenv("STORAGE_EMULATOR_HOST", emulator.url)
-    mp.setenv("GOOGLE_CLOUD_PROJECT", emulator.project)
-    try:
-        yield emulator
-    finally:
-        mp.undo()
-        assert emulator.process is not None
-        stop_emulator(emulator.process)
-
-
-@pytest.fixture
-def gcs_bucket(gcs_emulator: GCSEmulator) -> Iterator[str]:
-    """The name of a fresh, empty bucket in the session's GCS emulator."""
-    gcs_emulator.clear_faults()
-    yield gcs_emulator.create_bucket()
-    gcs_emulator.clear_faults()
-
-
-__all__ = ["GCSEmulator", "gcs_bucket", "gcs_emulator", "main", "start_emulator", "stop_emulator"]
+__all__ = ["GCSEmulator", "main", "serve", "start_emulator", "stop_emulator"]
 
 if __name__ == "__main__":
     main()

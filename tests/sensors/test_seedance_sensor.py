@@ -11,7 +11,7 @@ from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 from airflow_provider_seedance.emulator.testing import EmulatorHandle
 from airflow_provider_seedance.operators.seedance import SeedanceReferenceToVideoOperator
 from airflow_provider_seedance.sensors.seedance import SeedanceJobSensor
-from tests.operators.conftest import first_event
+from tests.support.tasks import first_event
 
 
 def submit(context: dict[str, Any]) -> dict[str, Any]:
@@ -62,7 +62,6 @@ def test_deferrable_sensor_defers_and_never_cancels_a_job_it_does_not_own(
         sensor.execute(context)
     trigger = info.value.trigger
     assert trigger.cancel_on_kill is False
-    assert trigger.cancel_on_timeout is False
 
     result = sensor.execute_complete(context, first_event(trigger))
     assert result["request_id"] == request_id
