@@ -30,12 +30,16 @@ API_MODULES: dict[str, list[str]] = {
     "api/client": [
         "airflow_provider_seedance.client.errors",
         "airflow_provider_seedance.client.models",
+        "airflow_provider_seedance.client.events",
+        "airflow_provider_seedance.client.references",
+        "airflow_provider_seedance.client.preflight",
+        "airflow_provider_seedance.client.reference_storage",
         "airflow_provider_seedance.client.pricing",
         "airflow_provider_seedance.client.retry",
         "airflow_provider_seedance.client.transport",
         "airflow_provider_seedance.client.polling",
     ],
-    "api/emulator": ["airflow_provider_seedance.emulator.testing"],
+    "api/emulator": ["airflow_provider_seedance.emulator.testing", "airflow_provider_seedance.emulator.gcs"],
 }
 
 #: Classes users configure in DAGs: every constructor parameter needs a ``:param:`` line.
@@ -63,12 +67,14 @@ def _object(dotted: str) -> object:
 
 
 def _public_objects(module_name: str) -> list[tuple[str, object]]:
-    """Classes and functions defined (not imported) in ``module_name`` without a leading ``_``."""
+    """Classes and functions defined (not imported) in ``module_name``: those of its ``__all__``,
+    or without one, those without a leading ``_``."""
     module = importlib.import_module(module_name)
+    public = getattr(module, "__all__", None)
     return [
         (name, obj)
         for name, obj in vars(module).items()
-        if not name.startswith("_")
+        if (name in public if public is not None else not name.startswith("_"))
         and (inspect.isclass(obj) or inspect.isfunction(obj))
         and obj.__module__ == module_name
     ]
@@ -99,11 +105,15 @@ def _entry(soup: BeautifulSoup, dotted: str) -> tuple[Tag, Tag] | None:
 
 
 def _signature_params(dt: Tag) -> set[str]:
+    """Parameter names in a rendered signature. Sphinx marks each one up, unless it cannot parse
+    the signature (a default like ``<built-in function sleep>``): then it is one plain text."""
     names = set()
     for em in dt.find_all("em", class_="sig-param"):
         first = em.find("span", class_="n")
         if first is not None:
             names.add(first.get_text())
+        else:
+            names |= set(re.findall(r"(?:^|[(,*]\s*)(\w+)\s*[:=]", em.get_text()))
     return names
 
 
