@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: setup demo test lint typecheck pytest lock bench chaos
+.PHONY: setup demo test lint typecheck pytest lock bench chaos docs dist
 
 setup:
 	./scripts/bootstrap.sh
@@ -35,9 +35,17 @@ chaos: setup
 	./scripts/run_pytest.sh -m e2e -q tests/e2e/test_chaos.py tests/e2e/test_distributed.py \
 	  "tests/e2e/test_local_stack.py::test_killed_worker_retry_reconnects_to_the_submitted_job" $(PYTEST_ARGS)
 
+# The documentation site (warnings are errors) into docs/_build/html; tests/docs builds it too.
+docs: setup
+	./scripts/build_docs.sh
+
+# sdist + wheel into dist/, checked by twine; tests/test_release.py installs the wheel alone.
+dist: setup
+	rm -rf dist && $(PY) -m build --no-isolation --outdir dist . && $(PY) -m twine check --strict dist/*
+
 bench: setup
 	$(PY) -m benchmarks
 
 lock:
-	.tools/bin/uv pip compile pyproject.toml --extra test --extra e2e --extra ledger --python-version 3.11 \
+	.tools/bin/uv pip compile pyproject.toml --extra test --extra e2e --extra ledger --extra docs --python-version 3.11 \
 	  --python-platform x86_64-unknown-linux-gnu -q -o requirements/lock.txt

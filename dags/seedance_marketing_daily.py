@@ -81,7 +81,9 @@ def plan_channels(
             "duration": params["duration"],
             "tier": params["tier"],
         }
+        # [START howto_estimate_cost]
         cost = estimate_cost(ReferenceToVideoRequest(**inputs)).usd  # raises naming a bad field
+        # [END howto_estimate_cost]
         total += cost
         plan.append({"channel": name, "inputs": inputs, "object_name": f"{prefix}/{ds}/{name}.mp4"})
         print(f"{name}: {channel['aspect_ratio']}, estimated at most ${cost:.2f}")
@@ -134,6 +136,7 @@ def archive_kwargs(pair: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, Any
 )
 def seedance_marketing_daily() -> None:
     plan = plan_channels()
+    # [START howto_operator_seedance_reference_to_video]
     clips = SeedanceReferenceToVideoOperator.partial(
         task_id="render",
         seedance_conn_id=CONN_ID,
@@ -141,12 +144,15 @@ def seedance_marketing_daily() -> None:
         poll_interval=POLL_INTERVAL,
         pool=POOL,
     ).expand_kwargs(plan.map(render_kwargs))
+    # [END howto_operator_seedance_reference_to_video]
+    # [START howto_transfer_seedance_to_gcs]
     SeedanceToGCSOperator.partial(
         task_id="archive",
         bucket_name="{{ params.bucket }}",
         seedance_conn_id=CONN_ID,
         outlets=[CAMPAIGN_ASSET],
     ).expand_kwargs(clips.output.zip(plan).map(archive_kwargs))
+    # [END howto_transfer_seedance_to_gcs]
 
 
 seedance_marketing_daily()

@@ -91,6 +91,7 @@ def plan_grid(
             {"inputs": inputs, "object_name": f"{prefix}/{ds}/{name}", "estimated_cost_usd": estimate.usd}
         )
         print(f"take {name}: at most ${estimate.usd:.4f}")
+    # [START howto_budget_guard_grid]
     limit = float(params["max_total_cost_usd"])
     print(f"grid of {len(takes)} takes on {platform}: estimated at most ${total:.2f} (limit ${limit:.2f})")
     if not takes:
@@ -100,6 +101,7 @@ def plan_grid(
             f"The grid's estimated cost ${total:.2f} is above max_total_cost_usd=${limit:.2f}; "
             "nothing was submitted. Shrink the grid or raise the limit."
         )
+    # [END howto_budget_guard_grid]
     return takes
 
 

@@ -17,3 +17,4 @@ fi
 export VIRTUAL_ENV=$PWD/.venv UV_COMPILE_BYTECODE=1
 .tools/bin/uv pip sync -q requirements/lock.txt
 .tools/bin/uv pip install -q --no-deps -e .
+./scripts/install_chromium.sh

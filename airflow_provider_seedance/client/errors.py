@@ -216,6 +216,7 @@ class SeedanceDownloadError(SeedanceError):
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
+        #: Whether the same URL may work if tried again later.
         self.retryable = retryable
         self.expired = expired
         self.retry_after = retry_after
