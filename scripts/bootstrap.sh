@@ -17,3 +17,5 @@ fi
 export VIRTUAL_ENV=$PWD/.venv UV_COMPILE_BYTECODE=1
 .tools/bin/uv pip sync -q requirements/lock.txt
 .tools/bin/uv pip install -q --no-deps -e .
+# Headless Chromium (Debian's package) for the review page's browser test.
+./scripts/install_chromium.sh
