@@ -135,7 +135,8 @@ def render_frames(spec: TakeSpec) -> list[Any]:
     fx, fy = rng.uniform(0.5, 1.5), rng.uniform(0.5, 1.5)
     phase = rng.uniform(0, 2 * math.pi)
     radius = max(8, min(width, height) // 7)
-    small, large = _font(max(11, height // 12)), _font(max(13, height // 10))
+    small = _font(max(10, min(height // 12, width // 16)))
+    large = _font(max(11, min(height // 10, width // 13)))
     stripes = 3 + seed_stripes(spec.seed)
     frames = []
     count = SECONDS * FPS

@@ -203,6 +203,12 @@ class Layout:
         tw, th = self.tile_size
         return self.columns * tw + (self.columns + 1) * GAP, HEADER_HEIGHT + self.rows * th + (self.rows + 1) * GAP
 
+    def sheet_size_for(self, count: int) -> tuple[int, int]:
+        """The size of a page holding ``count`` takes: only the rows it needs."""
+        rows = max(1, min(self.rows, math.ceil(count / self.columns)))
+        width, _ = self.sheet_size
+        return width, HEADER_HEIGHT + rows * self.tile_size[1] + (rows + 1) * GAP
+
     def pages(self, takes: int) -> int:
         return max(1, math.ceil(takes / self.per_page))
 
@@ -226,10 +232,11 @@ def caption_lines(take: Take) -> list[str]:
 
 
 def new_sheet(layout: Layout, header: str, page: int, pages: int, takes: int) -> Image.Image:
-    """A blank page with its header (the run, page x/y, how many takes)."""
+    """A blank page with its header (the run, page x/y, how many takes); as tall as its rows."""
     from PIL import Image, ImageDraw
 
-    sheet = Image.new("RGB", layout.sheet_size, BACKGROUND)
+    on_page = min(layout.per_page, takes - (page - 1) * layout.per_page)
+    sheet = Image.new("RGB", layout.sheet_size_for(on_page), BACKGROUND)
     draw = ImageDraw.Draw(sheet)
     draw.text((GAP * 2, 10), header, fill=TEXT, font=_font(20))
     draw.text(

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from airflow.plugins_manager import AirflowPlugin
+from starlette.requests import Request  # noqa: TC002 - FastAPI resolves the handlers' annotations
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -229,7 +230,7 @@ def render_watch(uri: str, src: str) -> str:
 
 def create_app() -> FastAPI:
     """The plugin's FastAPI app (mounted by the api-server at :data:`PREFIX`)."""
-    from fastapi import Depends, FastAPI, HTTPException, Query, Request
+    from fastapi import Depends, FastAPI, HTTPException, Query
     from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
     from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity

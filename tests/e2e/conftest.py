@@ -17,7 +17,7 @@ from scripts.stack import Stack
 
 E2E_DAGS = Path(__file__).parent / "dags"
 
-_STACK_FIXTURES = ("local_stack", "distributed_stack", "chaos_stack")
+_STACK_FIXTURES = ("local_stack", "distributed_stack", "chaos_stack", "review_stack")
 
 
 @pytest.hookimpl(wrapper=True)

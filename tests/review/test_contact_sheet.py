@@ -40,7 +40,7 @@ def test_sheet_has_a_tile_per_take_and_distinct_seeds_look_distinct(gcs_client, 
 
     assert result.sheet_uris == [f"gs://{gcs_bucket}/grid/2026-03-01/contact-sheet-001.png"]
     sheet = _image(gcs_client, result.sheet_uris[0])
-    assert sheet.size == layout.sheet_size
+    assert sheet.size == layout.sheet_size == layout.sheet_size_for(6)
     tiles = [sheet.crop(_thumb_box(layout, slot)) for slot in range(6)]
     # Every tile shows a picture (not the flat tile background).
     for slot, tile in enumerate(tiles):
@@ -66,6 +66,7 @@ def test_500_takes_page_into_bounded_sheets() -> None:
     width, height = layout.sheet_size
     assert width <= 1800
     assert height <= 1600
+    assert layout.sheet_size_for(3)[1] < height  # a short page is only as tall as its rows
 
 
 def test_pages_split_and_the_last_page_leaves_empty_slots_blank(gcs_client, gcs_bucket, archive_takes) -> None:  # type: ignore[no-untyped-def]
@@ -74,6 +75,7 @@ def test_pages_split_and_the_last_page_leaves_empty_slots_blank(gcs_client, gcs_
     result = build_review(gcs_client, takes, run="r", layout=layout)
     assert len(result.sheet_uris) == 3
     last = _image(gcs_client, result.sheet_uris[-1])
+    assert last.size == layout.sheet_size
     empty = last.crop(_thumb_box(layout, 1))
     assert ImageStat.Stat(empty).extrema == [(c, c) for c in BACKGROUND]
 
