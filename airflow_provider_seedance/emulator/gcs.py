@@ -5,7 +5,8 @@ in memory) with a thin layer that closes the gaps measured in
 ``reference/airflow-on-this-machine.md`` section 3:
 
 * ``ifGenerationMatch`` / ``ifGenerationNotMatch`` (and ``ifSourceGenerationMatch`` on server-side
-  copies: ``copyTo``, ``rewriteTo``, whose body ``metadata`` is applied) are enforced (HTTP 412) on media, multipart
+  copies: ``copyTo``, ``rewriteTo``, whose body ``metadata`` is applied) are enforced (HTTP 412)
+  on media, multipart
   and resumable uploads -- for resumable uploads both when the session is opened **and again at
   finalize**, so a session opened with ``ifGenerationMatch=0`` cannot overwrite an object that
   somebody else created meanwhile.

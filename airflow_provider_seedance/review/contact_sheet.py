@@ -31,11 +31,12 @@ from io import BytesIO
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from airflow_provider_seedance.client.gcs import GCSObject, open_object, stat_object
-from airflow_provider_seedance.review.takes import Take
 
 if TYPE_CHECKING:
     from google.cloud import storage
     from PIL import Image
+
+    from airflow_provider_seedance.review.takes import Take
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +202,9 @@ class Layout:
     @property
     def sheet_size(self) -> tuple[int, int]:
         tw, th = self.tile_size
-        return self.columns * tw + (self.columns + 1) * GAP, HEADER_HEIGHT + self.rows * th + (self.rows + 1) * GAP
+        return self.columns * tw + (self.columns + 1) * GAP, HEADER_HEIGHT + self.rows * th + (
+            self.rows + 1
+        ) * GAP
 
     def sheet_size_for(self, count: int) -> tuple[int, int]:
         """The size of a page holding ``count`` takes: only the rows it needs."""
@@ -239,9 +242,7 @@ def new_sheet(layout: Layout, header: str, page: int, pages: int, takes: int) ->
     sheet = Image.new("RGB", layout.sheet_size_for(on_page), BACKGROUND)
     draw = ImageDraw.Draw(sheet)
     draw.text((GAP * 2, 10), header, fill=TEXT, font=_font(20))
-    draw.text(
-        (GAP * 2, 34), f"page {page} of {pages} - {takes} takes", fill=MUTED, font=_font(14)
-    )
+    draw.text((GAP * 2, 34), f"page {page} of {pages} - {takes} takes", fill=MUTED, font=_font(14))
     return sheet
 
 
@@ -254,12 +255,19 @@ def draw_tile(sheet: Image.Image, layout: Layout, slot: int, take: Take, frames:
     draw = ImageDraw.Draw(sheet)
     draw.rectangle((x0, y0, x0 + tw - 1, y0 + th - 1), fill=TILE)
     if frames is None:
-        draw.text((x0 + GAP, y0 + layout.thumb // 2), "could not read this take", fill=(255, 120, 120), font=_font(14))
+        draw.text(
+            (x0 + GAP, y0 + layout.thumb // 2),
+            "could not read this take",
+            fill=(255, 120, 120),
+            font=_font(14),
+        )
     else:
         for index, thumb in enumerate(frames.thumbnails[: layout.frames]):
             bx = x0 + GAP + index * (layout.thumb + GAP)
             by = y0 + GAP
-            sheet.paste(thumb, (bx + (layout.thumb - thumb.width) // 2, by + (layout.thumb - thumb.height) // 2))
+            sheet.paste(
+                thumb, (bx + (layout.thumb - thumb.width) // 2, by + (layout.thumb - thumb.height) // 2)
+            )
     ty = y0 + layout.thumb + 2 * GAP
     label, facts, prompt = caption_lines(take)
     draw.text((x0 + GAP, ty), label, fill=TEXT, font=_font(15))

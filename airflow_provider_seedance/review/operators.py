@@ -115,6 +115,7 @@ class SeedanceContactSheetOperator(_StorageMixin, BaseOperator):
         from airflow_provider_seedance.review.takes import takes_from_manifest, takes_from_results
 
         client = self.storage_client
+        folder: str | None
         if self.manifest_uri:
             takes = takes_from_manifest(read_json(client, self.manifest_uri))
             folder = self.folder_uri or self.manifest_uri.rsplit("/", 1)[0]
@@ -233,7 +234,7 @@ def reviewer_name(choice: Mapping[str, Any]) -> str | None:
 
 
 class SeedanceArchivedVideoLink(BaseOperatorLink):
-    """"Archived video": the review view's player for the task's ``gs://`` result.
+    """ "Archived video": the review view's player for the task's ``gs://`` result.
 
     Works for the transfer (returns ``gs://...``) and the publish task (returns ``{"uri": ...}``).
     The link goes through the api-server (the plugin streams the object with the deployment's
@@ -313,5 +314,3 @@ class SeedancePublishTakeOperator(_StorageMixin, BaseOperator):
         context["ti"].xcom_push(key=XCOM_REVIEW_KEY, value={"stage": "published", **output})
         self.log.info("Published %s (chosen by %s) as %s", label, reviewer, result.uri)
         return output
-
-

@@ -50,10 +50,9 @@ STREAM_CHUNK = 1024 * 1024
 
 def _xcoms(dag_id: str, run_id: str, key: str | None = None) -> list[tuple[str, int, Any]]:
     """``(task_id, map_index, value)`` of the run's XComs (all keys, or ``key``)."""
-    from sqlalchemy import select
-
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     query = select(XComModel).where(XComModel.dag_id == dag_id, XComModel.run_id == run_id)
     if key is not None:
@@ -110,7 +109,9 @@ def run_review(dag_id: str, run_id: str, client: storage.Client | None = None) -
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """A single ``bytes=a-b`` / ``bytes=a-`` / ``bytes=-n`` range; None for none; ValueError if unsatisfiable."""
+    """A single ``bytes=a-b`` / ``bytes=a-`` / ``bytes=-n`` range, or None.
+
+    Raises ValueError when unsatisfiable (answered 416)."""
     if not header or not header.startswith("bytes=") or "," in header:
         return None
     first, _, second = header[6:].strip().partition("-")
@@ -129,7 +130,9 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, min(end, size - 1)
 
 
-def _iter_object(client: storage.Client, uri: str, generation: int | None, start: int, end: int) -> Iterator[bytes]:
+def _iter_object(
+    client: storage.Client, uri: str, generation: int | None, start: int, end: int
+) -> Iterator[bytes]:
     from airflow_provider_seedance.client.gcs import GCSObject
 
     obj = GCSObject.from_uri(uri)
@@ -154,7 +157,8 @@ h1{font-size:20px;margin:0 0 4px} .muted{color:#667}
 .take.published{border:3px solid #1a7f37}
 .take video{width:100%;max-height:300px;background:#000;border-radius:4px}
 .badge{background:#1a7f37;color:#fff;border-radius:4px;padding:2px 6px;font-size:12px}
-code{font-size:12px;word-break:break-all} dl{margin:6px 0;display:grid;grid-template-columns:auto 1fr;gap:2px 8px}
+code{font-size:12px;word-break:break-all}
+dl{margin:6px 0;display:grid;grid-template-columns:auto 1fr;gap:2px 8px}
 dt{color:#667} dd{margin:0}
 """
 
@@ -230,11 +234,10 @@ def render_watch(uri: str, src: str) -> str:
 
 def create_app() -> FastAPI:
     """The plugin's FastAPI app (mounted by the api-server at :data:`PREFIX`)."""
-    from fastapi import Depends, FastAPI, HTTPException, Query
-    from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
-
     from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
     from airflow.api_fastapi.core_api.security import requires_access_dag
+    from fastapi import Depends, FastAPI, HTTPException, Query
+    from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
     from airflow_provider_seedance.client.gcs import GCSObject, stat_object
 
@@ -267,7 +270,8 @@ def create_app() -> FastAPI:
     @app.get("/runs/{dag_id}/{run_id}/watch", response_class=HTMLResponse, dependencies=can_read_runs)
     def watch(dag_id: str, run_id: str, uri: str = Query(...)) -> HTMLResponse:
         allowed_object(dag_id, run_id, uri)
-        src = f"{PREFIX}/runs/{quote(dag_id, safe='')}/{quote(run_id, safe='')}/object?{urlencode({'uri': uri})}"
+        run = f"{quote(dag_id, safe='')}/{quote(run_id, safe='')}"
+        src = f"{PREFIX}/runs/{run}/object?{urlencode({'uri': uri})}"
         return HTMLResponse(render_watch(uri, src))
 
     @app.api_route("/runs/{dag_id}/{run_id}/object", methods=["GET", "HEAD"], dependencies=can_read_runs)

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_seedance.client.errors import ObjectExistsError
 from airflow_provider_seedance.client.gcs import GCSObject, build_metadata, stat_object
-from airflow_provider_seedance.review.takes import Take
 
 if TYPE_CHECKING:
     from google.cloud import storage
+
+    from airflow_provider_seedance.review.takes import Take
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +107,7 @@ def publish_take(
                 timeout=timeout,
             )
             while token is not None:  # large cross-location copies come back in steps
-                token, _, _ = dest_blob.rewrite(
-                    src_blob, token=token, if_generation_match=0, timeout=timeout
-                )
+                token, _, _ = dest_blob.rewrite(src_blob, token=token, if_generation_match=0, timeout=timeout)
         except PreconditionFailed:
             existing = stat_object(client, dest, timeout=timeout)
             if existing is None:  # the source changed under us
@@ -136,7 +135,9 @@ def publish_take(
     )
 
 
-def asset_event_extra(result: PublishResult, take: Take, *, reviewer: str | None, run: str) -> Mapping[str, Any]:
+def asset_event_extra(
+    result: PublishResult, take: Take, *, reviewer: str | None, run: str
+) -> Mapping[str, Any]:
     """The Asset event's ``extra``: what a downstream DAG needs about the published take."""
     return {
         "uri": result.uri,

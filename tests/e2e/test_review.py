@@ -38,6 +38,13 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 DOCS_SCREENSHOTS = REPO_ROOT / "docs" / "_static" / "screenshots"
+#: The screenshots docs/review.md shows.
+DOCS_SHOTS = (
+    "contact-sheet.png",
+    "review-required-action.png",
+    "review-tab-published.png",
+    "review-page-published.png",
+)
 SEEDS = [11, 42]
 RATIOS = ["16:9", "9:16"]
 PROMPT = "@Image1 spins slowly on a marble pedestal, soft studio light"
@@ -143,7 +150,8 @@ def browser_checks(stack: Stack, run_id: str, shots: Path, *, published: str | N
             ).json_value()
             found["video"] = state
             found["sheet_loaded"] = page.evaluate(
-                "() => [...document.querySelectorAll('img.sheet')].every(i => i.complete && i.naturalWidth > 0)"
+                "() => [...document.querySelectorAll('img.sheet')]"
+                ".every(i => i.complete && i.naturalWidth > 0)"
             )
             if published:
                 found["published_choice"] = page.locator("#published-choice").inner_text()
@@ -158,9 +166,8 @@ def browser_checks(stack: Stack, run_id: str, shots: Path, *, published: str | N
             tab.screenshot(path=str(shots / f"review-tab-{tag}.png"))
             if not published:  # Airflow's own "Required actions" form for the review step
                 form = context.new_page()
-                form.goto(
-                    f"{stack.api_url}/dags/{DAG_ID}/runs/{quote(run_id, safe='')}/tasks/review/required_actions"
-                )
+                run = quote(run_id, safe="")
+                form.goto(f"{stack.api_url}/dags/{DAG_ID}/runs/{run}/tasks/review/required_actions")
                 form.wait_for_timeout(2500)
                 form.screenshot(path=str(shots / "review-required-action.png"))
         finally:
@@ -209,7 +216,9 @@ def test_grid_review_choose_over_rest_publish_and_view_in_browser(
     assert stack.xcom(DAG_ID, run_id, "render", 2)["request"]["seed"] == 42
     take_uri = f"gs://seedance-campaigns/e2e/review/{manifest.split('/')[-2]}/p1-16x9-seed42.mp4"
     assert published["source_uri"] == take_uri
-    assert published["uri"] == take_uri.replace("gs://seedance-campaigns/", "gs://seedance-campaigns/published/")
+    assert published["uri"] == take_uri.replace(
+        "gs://seedance-campaigns/", "gs://seedance-campaigns/published/"
+    )
     data = _download(gcs, published["uri"])
     assert data == _download(gcs, take_uri)
     assert data == stack.emulator.video_bytes(stack.xcom(DAG_ID, run_id, "render", 2)["request_id"])
@@ -223,7 +232,7 @@ def test_grid_review_choose_over_rest_publish_and_view_in_browser(
 
     # The Asset event downstream DAGs are scheduled on, naming the take.
     assets = stack.api("GET", "/api/v2/assets", params={"uri_pattern": "published"}).json()["assets"]
-    (asset,) = [a for a in assets if a["uri"] == "gs://seedance-campaigns/published/seed-grid/"]
+    (asset,) = [a for a in assets if a["uri"].rstrip("/") == "gs://seedance-campaigns/published/seed-grid"]
     events = stack.api("GET", "/api/v2/assets/events", params={"asset_id": asset["id"]}).json()
     (event,) = [e for e in events["asset_events"] if e["source_run_id"] == run_id]
     assert event["source_task_id"] == "publish"
@@ -242,13 +251,26 @@ def test_grid_review_choose_over_rest_publish_and_view_in_browser(
     assert video["duration"] == pytest.approx(2.0, abs=0.2)
     assert (video["width"], video["height"]) == (320, 180)
 
+    # The plugin serves only this run's objects, to Airflow users, with ranges (players seek).
+    import httpx
+
+    obj = f"{stack.api_url}/seedance-review/runs/{DAG_ID}/{quote(run_id, safe='')}/object"
+    auth = {"Authorization": f"Bearer {stack.token()}"}
+    assert httpx.get(obj, params={"uri": take_uri}).status_code == 401
+    foreign = "gs://seedance-campaigns/e2e/other/secret.mp4"
+    assert httpx.get(obj, params={"uri": foreign}, headers=auth).status_code == 404
+    part = httpx.get(obj, params={"uri": take_uri}, headers={**auth, "Range": "bytes=100-199"})
+    assert part.status_code == 206
+    assert part.headers["content-range"] == f"bytes 100-199/{len(data)}"
+    assert part.content == data[100:200]
+
     # The transfer's extra link opens the player for its archived object.
     links = stack.api(
         "GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{quote(run_id, safe='')}/taskInstances/publish/links"
     ).json()
-    assert "/seedance-review/runs/" in links["Archived video"]
+    assert "/seedance-review/runs/" in (links["extra_links"].get("Archived video") or ""), links
     print(f"review e2e took {time.monotonic() - t0:.1f} s")
     if os.environ.get("SEEDANCE_UPDATE_DOCS_SCREENSHOTS") == "1":
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        for shot in screenshots.glob("*.png"):
-            shutil.copy2(shot, DOCS_SCREENSHOTS / shot.name)
+        for name in DOCS_SHOTS:
+            shutil.copy2(screenshots / name, DOCS_SCREENSHOTS / name)

@@ -23,7 +23,9 @@ TIMEOUT_EVENT = {"error": "timed out", "error_type": "timeout"}
 
 
 def _op(**kwargs: object) -> SeedanceTakeReviewOperator:
-    return SeedanceTakeReviewOperator(task_id="review", review=REVIEW, response_timeout=timedelta(hours=1), **kwargs)  # type: ignore[arg-type]
+    return SeedanceTakeReviewOperator(
+        task_id="review", review=REVIEW, response_timeout=timedelta(hours=1), **kwargs
+    )  # type: ignore[arg-type]
 
 
 def test_options_are_the_takes_and_there_is_no_default() -> None:

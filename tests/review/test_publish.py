@@ -42,7 +42,9 @@ def test_publish_copies_the_bytes_once_with_the_choice(gcs_client, gcs_bucket, a
     assert gcs_client.bucket(gcs_bucket).get_blob(dest.split("/", 3)[3]).generation == result.generation
 
 
-def test_strict_emulator_refuses_a_rewrite_over_an_existing_object(gcs_client, gcs_bucket, archive_takes) -> None:  # type: ignore[no-untyped-def]
+def test_strict_emulator_refuses_a_rewrite_over_an_existing_object(
+    gcs_client, gcs_bucket, archive_takes
+) -> None:  # type: ignore[no-untyped-def]
     from google.api_core.exceptions import PreconditionFailed
 
     take, other = archive_takes([1, 2])
