@@ -96,7 +96,7 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "extra-links": [
             "airflow_provider_seedance.operators.seedance.SeedanceJobLink",
-            "airflow_provider_seedance.review.operators.SeedanceArchivedVideoLink",
+            "airflow_provider_seedance.review.links.SeedanceArchivedVideoLink",
         ],
         "connection-types": [
             {

@@ -4,7 +4,7 @@ Registered through the ``airflow.plugins`` entry point (``SeedanceReviewPlugin``
 loads entry-point plugins at start, while a provider's ``plugins`` key in ``get_provider_info``
 is skipped under the default ``[core] lazy_discover_providers = True``.
 
-* **FastAPI app** mounted at ``/seedance-review`` (:data:`.operators.PLUGIN_PREFIX`):
+* **FastAPI app** mounted at ``/seedance-review`` (:data:`.links.PLUGIN_PREFIX`):
 
   - ``GET /runs/{dag_id}/{run_id}`` -- the run's takes: contact sheet pages, every take in a
     ``<video>`` player (poster frame, seed, aspect ratio, tier, prompt, cost estimate, GCS path)
@@ -38,13 +38,15 @@ from urllib.parse import quote, urlencode
 from airflow.plugins_manager import AirflowPlugin
 from starlette.requests import Request  # noqa: TC002 - FastAPI resolves the handlers' annotations
 
+from airflow_provider_seedance.review.links import PLUGIN_PREFIX as PREFIX
+
 if TYPE_CHECKING:
     from fastapi import FastAPI
     from google.cloud import storage
 
 log = logging.getLogger(__name__)
 
-PREFIX = "/seedance-review"
+
 STREAM_CHUNK = 1024 * 1024
 
 

@@ -59,6 +59,9 @@ def review_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         run_seconds=1.0,
         poll_interval=0.5,
         render_videos=True,
+        extra_dag_files=sorted((Path(__file__).parent / "review_dags").glob("*.py")),
+        # The scheduler's sweep of timed-out review steps (default every 15 s).
+        extra_env={"AIRFLOW__SCHEDULER__TRIGGER_TIMEOUT_CHECK_INTERVAL": "1"},
     )
     try:
         stack.start()
@@ -274,3 +277,20 @@ def test_grid_review_choose_over_rest_publish_and_view_in_browser(
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         for name in DOCS_SHOTS:
             shutil.copy2(screenshots / name, DOCS_SCREENSHOTS / name)
+
+
+def test_no_answer_by_the_deadline_fails_or_skips_never_chooses(review_stack: Stack) -> None:
+    stack = review_stack
+    dag_id = "seedance_review_timeout"
+    stack.wait_for_dag(dag_id, deadline=time.monotonic() + e2e_timeout(60))
+    run_id = stack.trigger(dag_id)
+    result = stack.wait_for_run(dag_id, run_id, timeout=e2e_timeout(90))
+    states = {t["task_id"]: t["state"] for t in result.task_instances}
+    assert states == {"review_skip": "skipped", "publish_after_skip": "skipped", "review_fail": "failed"}
+    assert result.state == "failed"
+    for task_id in ("review_skip", "review_fail"):
+        path = (
+            f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}/-1/hitlDetails"
+        )
+        detail = stack.api("GET", path).json()
+        assert not detail.get("chosen_options"), detail  # nothing was chosen for the reviewer
