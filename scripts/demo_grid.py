@@ -30,7 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from scripts.demo import download, say  # noqa: E402
+from scripts.demo import _stop, download, say  # noqa: E402
 from scripts.stack import Stack, StackError  # noqa: E402
 
 DAG_ID = "seedance_seed_grid_backfill"
@@ -101,13 +101,16 @@ def main(argv: list[str] | None = None) -> int:
             say(f"answered the review step over REST: {choice}")
         else:
             say("waiting for your choice (Ctrl-C to stop) ...")
-        wait_for_state(
+        state = wait_for_state(
             stack,
             run_id,
             "publish",
-            {"success", "failed", "skipped"},
+            {"success", "failed", "skipped", "upstream_failed"},
             10**9 if args.keep_running else args.timeout,
         )
+        if state != "success":
+            say(f"publish ended {state}:\n{stack.task_logs_tail(DAG_ID, 20)}")
+            return 1
         published = stack.xcom(DAG_ID, run_id, "publish")
         local = output / ("published-" + published["uri"].rsplit("/", 1)[-1])
         download(stack, published["uri"], local)
@@ -126,12 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         say("stopping everything ...")
-        try:
-            stack.stop()
-            say(f"Stopped; nothing left running. Total {time.monotonic() - t0:.0f} s.")
-        except StackError as exc:
-            say(f"stop failed: {exc}")
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        say(f"{_stop(stack)} Total {time.monotonic() - t0:.0f} s.")
 
 
 if __name__ == "__main__":

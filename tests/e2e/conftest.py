@@ -46,6 +46,11 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         run_seconds=6,
         poll_interval=0.5,
     )
+    yield from running(stack)
+
+
+def running(stack: Stack) -> Iterator[Stack]:
+    """Start ``stack`` (printing its logs if that fails), yield it, stop it: a fixture's body."""
     try:
         stack.start()
     except BaseException:

@@ -22,7 +22,7 @@ from urllib.parse import quote
 import pytest
 
 from scripts.stack import REPO_ROOT, Stack
-from tests.e2e.conftest import e2e_timeout, gcs_client
+from tests.e2e.conftest import e2e_timeout, gcs_client, running
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -63,16 +63,7 @@ def review_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         # The scheduler's sweep of timed-out review steps (default every 15 s).
         extra_env={"AIRFLOW__SCHEDULER__TRIGGER_TIMEOUT_CHECK_INTERVAL": "1"},
     )
-    try:
-        stack.start()
-    except BaseException:
-        print(stack.logs_tail(80))
-        stack.stop()
-        raise
-    try:
-        yield stack
-    finally:
-        stack.stop()
+    yield from running(stack)
 
 
 @pytest.fixture(scope="module")
