@@ -5,13 +5,18 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: setup demo test lint typecheck pytest lock bench chaos docs dist
+.PHONY: setup demo demo-grid test lint typecheck pytest lock bench chaos docs dist
 
 setup:
 	./scripts/bootstrap.sh
 
 demo: setup
 	$(PY) scripts/demo.py $(DEMO_ARGS)
+
+# A small seed grid: contact sheet in .demo/output/, the review step, the published take.
+# DEMO_ARGS=--keep-running leaves the UI up so you choose the take yourself.
+demo-grid: setup
+	$(PY) scripts/demo_grid.py $(DEMO_ARGS)
 
 lint: setup
 	.venv/bin/ruff check .

@@ -186,6 +186,7 @@ class Stack:
     :param api_port: The api-server's port (default: a free one).
     :param extra_env: More environment for every Airflow component.
     :param api_key: The API key the Seedance emulator accepts (and the connections carry).
+    :param render_videos: The emulator serves takes drawn per request (``--render-videos``).
     """
 
     def __init__(
@@ -211,8 +212,10 @@ class Stack:
         api_port: int | None = None,
         extra_env: Mapping[str, str] | None = None,
         api_key: str | None = None,
+        render_videos: bool = False,
     ) -> None:
         self.home = Path(home).resolve()
+        self.render_videos = render_videos
         self.airflow_home = self.home / "airflow"
         self.log_dir = self.home / "logs"
         self.dags_folder = dags_folder
@@ -398,6 +401,7 @@ class Stack:
                 str(self.queue_seconds),
                 "--run-seconds",
                 str(self.run_seconds),
+                *(["--render-videos"] if self.render_videos else []),
             ],
             env=env,
         )

@@ -8,7 +8,14 @@ from typing import Any
 from airflow_provider_seedance.emulator import DEFAULT_API_KEY
 
 #: Fields that ``/_emulator/config`` may change at run time (the API key is fixed at start).
-MUTABLE_FIELDS = ("queue_seconds", "run_seconds", "video_ttl_seconds", "video_size_bytes", "manual_clock")
+MUTABLE_FIELDS = (
+    "queue_seconds",
+    "run_seconds",
+    "video_ttl_seconds",
+    "video_size_bytes",
+    "manual_clock",
+    "render_videos",
+)
 
 
 @dataclass
@@ -19,7 +26,8 @@ class EmulatorConfig:
     emulator clock; ``manual_clock`` freezes that clock so only ``/_emulator/clock/advance`` moves
     it. ``video_ttl_seconds`` is the lifetime of each minted media URL. ``video_size_bytes`` pads
     every finished job's MP4 (with an MP4 ``free`` box) up to that many bytes; ``0`` serves the
-    small natural clip.
+    small natural clip. ``render_videos`` makes jobs created from then on serve a take drawn for
+    the request (seed, prompt, aspect ratio, audio: :mod:`.render`) instead of the sample clip.
     """
 
     api_key: str = DEFAULT_API_KEY
@@ -28,6 +36,7 @@ class EmulatorConfig:
     video_ttl_seconds: float = 24 * 3600.0
     video_size_bytes: int = 0
     manual_clock: bool = False
+    render_videos: bool = False
 
     def public(self) -> dict[str, Any]:
         """The configuration without the API key (safe to return over HTTP)."""

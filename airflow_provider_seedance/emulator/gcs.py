@@ -4,7 +4,9 @@ It is `gcp-storage-emulator <https://pypi.org/project/gcp-storage-emulator/>`_ (
 in memory) with a thin layer that closes the gaps measured in
 ``reference/airflow-on-this-machine.md`` section 3:
 
-* ``ifGenerationMatch`` / ``ifGenerationNotMatch`` are enforced (HTTP 412) on media, multipart
+* ``ifGenerationMatch`` / ``ifGenerationNotMatch`` (and ``ifSourceGenerationMatch`` on server-side
+  copies: ``copyTo``, ``rewriteTo``, whose body ``metadata`` is applied) are enforced (HTTP 412)
+  on media, multipart
   and resumable uploads -- for resumable uploads both when the session is opened **and again at
   finalize**, so a session opened with ``ifGenerationMatch=0`` cannot overwrite an object that
   somebody else created meanwhile.
@@ -225,6 +227,45 @@ def install_strict_layer(state: _StrictState) -> None:
         return orig_chunk(response, storage, upload_id, chunk, parsed)
 
     objects._handle_resumable_chunk = handle_resumable_chunk
+
+    def server_side_copy(original: Any, *, body_metadata: bool) -> Any:
+        """``copyTo`` / ``rewriteTo`` behind the destination's preconditions and
+        ``ifSourceGenerationMatch``; rewrite also applies the request body's ``metadata``."""
+
+        def handler(request: Any, response: Any, storage: Any, *args: Any, **kwargs: Any) -> Any:
+            from gcp_storage_emulator.exceptions import NotFound
+
+            dest_bucket, dest_name = request.params["dest_bucket_name"], request.params["dest_object_id"]
+            problem = _precondition_problem(storage, dest_bucket, dest_name, _preconditions(request.query))
+            source_match = (request.query.get("ifSourceGenerationMatch") or [None])[0]
+            if problem is None and source_match is not None:
+                try:
+                    source = storage.get_file_obj(request.params["bucket_name"], request.params["object_id"])
+                except NotFound:
+                    source = None
+                live = "0" if source is None else str(source.get("generation"))
+                if live != source_match:
+                    problem = f"ifSourceGenerationMatch={source_match} but the source generation is {live}"
+            if problem:
+                state.stats["precondition_failures"] += 1
+                return _fail_412(request, response, problem)
+            body = request.data if body_metadata and isinstance(request.data, dict) else {}
+            result = original(request, response, storage, *args, **kwargs)
+            if body.get("metadata"):
+                with contextlib.suppress(NotFound):
+                    objects._patch(storage, dest_bucket, dest_name, {"metadata": body["metadata"]})
+            state.stats["objects_written"] += 1
+            return result
+
+        return handler
+
+    for _, handlers in server.HANDLERS:
+        post = handlers.get("POST") if isinstance(handlers, dict) else None
+        if post is objects.copy:
+            handlers["POST"] = server_side_copy(objects.copy, body_metadata=False)
+        elif post is objects.rewrite:
+            handlers["POST"] = server_side_copy(objects.rewrite, body_metadata=True)
+
     objects._media_upload = checked(objects._media_upload, query_name)
     objects._multipart_upload = checked(objects._multipart_upload, multipart_name)
     objects._create_resumable_upload = create_resumable_upload

@@ -34,6 +34,7 @@ from airflow_provider_seedance.client.models import TIERS, JobOutput, JobRef
 from airflow_provider_seedance.client.retry import DOWNLOAD_RETRY
 from airflow_provider_seedance.hooks.gcs import make_storage_client
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
+from airflow_provider_seedance.review.links import SeedanceArchivedVideoLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -89,6 +90,7 @@ class SeedanceToGCSOperator(BaseOperator):
         "impersonation_chain",
         "tier",
     )
+    operator_extra_links = (SeedanceArchivedVideoLink(),)
     ui_color = "#e8f0fe"
 
     def __init__(

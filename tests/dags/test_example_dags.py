@@ -82,7 +82,21 @@ def test_marketing_daily_structure(dagbag) -> None:
 
 def test_seed_grid_structure(dagbag) -> None:
     dag = dagbag.dags["seedance_seed_grid_backfill"]
-    assert set(dag.task_ids) == {"plan_grid", "render", "archive", "write_manifest"}
+    assert set(dag.task_ids) == {
+        "plan_grid",
+        "render",
+        "archive",
+        "write_manifest",
+        "wants_review",
+        "contact_sheet",
+        "review",
+        "publish",
+    }
+    assert dag.get_task("contact_sheet").upstream_task_ids == {"write_manifest", "wants_review"}
+    assert dag.get_task("review").upstream_task_ids == {"contact_sheet"}
+    assert dag.get_task("review").retries == 0
+    assert dag.get_task("publish").upstream_task_ids == {"contact_sheet", "review"}
+    assert [a.uri for a in dag.get_task("publish").outlets] == ["gs://seedance-campaigns/published/seed-grid"]
     render = dag.get_task("render")
     assert render.partial_kwargs["pool"] == "seedance"
     assert dag.get_task("write_manifest").upstream_task_ids == {"plan_grid", "render", "archive"}
