@@ -330,3 +330,15 @@ class SeedanceBudgetExceeded(SeedanceError):
         self.remaining_usd = remaining_usd
         self.needed_usd = needed_usd
         self.next_window_at = next_window_at
+
+
+class LedgerError(SeedanceError):
+    """A spend-ledger operation could not be done (a wrong transition, a missing entry)."""
+
+
+class LedgerUnavailableError(LedgerError):
+    """The ledger database cannot be reached; nothing was reserved (and nothing may be submitted)."""
+
+
+class ReservationLostError(LedgerError):
+    """The reservation expired and was released before the submit began: reserve again."""

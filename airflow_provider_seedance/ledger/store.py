@@ -42,7 +42,12 @@ from sqlalchemy import and_, create_engine, event, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
 
-from airflow_provider_seedance.client.errors import SeedanceBudgetExceeded, SeedanceError
+from airflow_provider_seedance.client.errors import (  # the ledger's errors live with the rest
+    LedgerError,
+    LedgerUnavailableError,
+    ReservationLostError,
+    SeedanceBudgetExceeded,
+)
 from airflow_provider_seedance.ledger import schema
 from airflow_provider_seedance.ledger.budgets import Budget, covering, to_micros, to_usd
 
@@ -65,18 +70,6 @@ FINAL_STATES: tuple[str, ...] = (SUCCEEDED, FAILED, RELEASED)
 ESTIMATE_BASIS_PREFIX = "estimate"
 
 DEFAULT_RESERVATION_TTL = timedelta(hours=1)
-
-
-class LedgerError(SeedanceError):
-    """A ledger operation could not be done (a wrong transition, a missing entry)."""
-
-
-class LedgerUnavailableError(LedgerError):
-    """The ledger database cannot be reached; nothing was reserved (and nothing may be submitted)."""
-
-
-class ReservationLostError(LedgerError):
-    """The reservation expired and was released before the submit began: reserve again."""
 
 
 @dataclass(frozen=True)

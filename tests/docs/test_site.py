@@ -146,7 +146,20 @@ def test_every_markdown_page_under_docs_is_a_page_of_the_site(built_site: BuiltS
 
 
 # -- troubleshooting -----------------------------------------------------------------------------
+def _import_every_module() -> None:
+    """Import every module of the package, so error classes defined anywhere are subclasses."""
+    import importlib
+    import pkgutil
+
+    import airflow_provider_seedance
+
+    for info in pkgutil.walk_packages(airflow_provider_seedance.__path__, "airflow_provider_seedance."):
+        if not info.name.endswith("__main__"):
+            importlib.import_module(info.name)
+
+
 def _error_classes() -> list[type[BaseException]]:
+    _import_every_module()
     found: list[type[BaseException]] = []
     pending: list[type[BaseException]] = [errors.SeedanceError]
     while pending:
@@ -181,6 +194,16 @@ def test_every_error_class_has_a_troubleshooting_entry(built_site: BuiltSite) ->
         if cls is not errors.SeedanceError:
             for part in ("Message", "Cause", "What to do"):
                 assert part in text, f"{cls.__name__}'s entry has no {part!r}"
+
+
+def test_every_error_class_lives_in_client_errors() -> None:
+    """One hierarchy, one home: no module defines its own SeedanceError subclass."""
+    outside = [
+        f"{cls.__module__}.{cls.__name__}"
+        for cls in _error_classes()
+        if issubclass(cls, errors.SeedanceError) and cls.__module__ != errors.__name__
+    ]
+    assert outside == []
 
 
 def test_a_new_error_class_without_an_entry_is_caught(built_site: BuiltSite) -> None:
