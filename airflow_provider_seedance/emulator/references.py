@@ -115,10 +115,11 @@ def display(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme else url[:80]
 
 
-def announced_expiry(state: EmulatorState, url: str) -> float | None:
+def announced_expiry(state: EmulatorState, url: str, own_netloc: str | None = None) -> float | None:
     """Unix time a loopback URL says it stops working: a GCS V4 signed URL's ``X-Goog-Date`` +
-    ``X-Goog-Expires`` (real time), or an emulator media link's ``expires`` / a fal-storage file's
-    lifecycle (emulator time, converted to real time). None when it announces none."""
+    ``X-Goog-Expires`` (real time), or -- for this emulator's own links (``own_netloc``) -- a
+    media link's ``expires`` / a fal-storage file's lifecycle (emulator time, converted to real
+    time). None when it announces none."""
     parts = urlsplit(url)
     query = parse_qs(parts.query)
     date, expires = query.get("X-Goog-Date"), query.get("X-Goog-Expires")
@@ -127,6 +128,8 @@ def announced_expiry(state: EmulatorState, url: str) -> float | None:
             return calendar.timegm(time.strptime(date[0], "%Y%m%dT%H%M%SZ")) + int(expires[0])
         except ValueError:
             return None
+    if own_netloc is None or parts.netloc != own_netloc:
+        return None
     emulator_to_real = time.time() - state.clock.wall()
     if parts.path.startswith("/_media/") and query.get("expires"):
         try:
@@ -212,7 +215,7 @@ async def bad_references(request: Request, dialect: str, body: dict[str, Any]) -
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as http:
             problems = await asyncio.gather(*(fetch_problem(http, url) for _, url in to_fetch))
         for (field, url), problem in zip(to_fetch, problems, strict=True):
-            expiry = announced_expiry(state, url)
+            expiry = announced_expiry(state, url, request.url.netloc)
             if problem is None and expiry is not None and expiry < starts_at:
                 problem = "the signed URL expires before the job starts"
             if problem is not None:
