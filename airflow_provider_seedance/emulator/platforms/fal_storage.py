@@ -31,8 +31,8 @@ from starlette.requests import Request  # noqa: TC002 - FastAPI resolves it at r
 from starlette.responses import JSONResponse, Response
 
 from airflow_provider_seedance.emulator.auth import require_auth
-from airflow_provider_seedance.emulator.gcs import parse_range
 from airflow_provider_seedance.emulator.incoming import root_url
+from airflow_provider_seedance.emulator.media import parse_range
 from airflow_provider_seedance.emulator.responses import error_response, json_response
 from airflow_provider_seedance.emulator.state import EmulatorState, get_state
 
