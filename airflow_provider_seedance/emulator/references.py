@@ -3,7 +3,8 @@
 Each platform's submit handler calls :func:`reference_failure` once with the request body. It
 finds every reference URL in the body (fal / AIHubMax ``image_urls`` / ``video_urls`` /
 ``audio_urls``, Oxen ``input_images`` / ``input_videos`` / ``input_audios``, Ark ``content`` items
-of type ``image_url`` / ``video_url`` / ``audio_url``, plus the single-URL fields of other modes)
+of type ``image_url`` / ``video_url`` / ``audio_url``, and image-to-video's frames: fal / AIHubMax
+``image_url`` / ``end_image_url``, Oxen ``input_image`` / ``tail_image_url``)
 and fetches each one with a ranged ``GET`` (``Range: bytes=0-0``, :data:`FETCH_TIMEOUT`), all at
 once. A reference that answers 4xx/5xx, times out, cannot be connected to, is empty, or whose
 signed URL (GCS V4 ``X-Goog-Date`` + ``X-Goog-Expires``, an emulator media or fal-storage link)
@@ -49,8 +50,9 @@ USER_AGENT = "seedance-emulator-reference-fetch/1"
 
 #: dialect -> the body fields holding reference URLs (a list of URLs, or one URL).
 FLAT_FIELDS: dict[str, tuple[str, ...]] = {
-    "fal": ("image_urls", "video_urls", "audio_urls", "image_url", "end_image_url", "video_url", "audio_url"),
-    "aihubmax": ("image_urls", "video_urls", "audio_urls", "image_url", "video_url", "audio_url"),
+    # reference-to-video lists, then image-to-video's first/end frame
+    "fal": ("image_urls", "video_urls", "audio_urls", "image_url", "end_image_url"),
+    "aihubmax": ("image_urls", "video_urls", "audio_urls", "image_url", "end_image_url"),
     "oxen": (
         "input_images",
         "input_videos",
@@ -58,7 +60,7 @@ FLAT_FIELDS: dict[str, tuple[str, ...]] = {
         "input_face_images",
         "input_face_videos",
         "input_image",
-        "input_video",
+        "tail_image_url",
     ),
 }
 ARK_KINDS = ("image_url", "video_url", "audio_url")

@@ -265,3 +265,27 @@ def test_prepared_gs_and_local_references_work_end_to_end_on_fal(
     status, result = fal_outcome(fal, emu, request_id)
     assert "error" not in status
     assert result.status_code == 200
+
+
+def test_image_to_video_frames_are_fetched_too(
+    emu: EmulatorHandle, fal: httpx.Client, bearer: httpx.Client, gcs_client: storage.Client, png: GCSObject
+) -> None:
+    good, gone = sign(gcs_client, png, 3600), sign(gcs_client, GCSObject(png.bucket, "gone.png"), 3600)
+    resp = fal.post(
+        "/bytedance/seedance-2.0/image-to-video",
+        json={"prompt": "p", "image_url": good, "end_image_url": gone},
+    )
+    assert resp.status_code == 200, resp.text
+    status, _ = fal_outcome(fal, emu, resp.json()["request_id"])
+    assert "end_image_url (" in status["error"]
+    assert "image_url (" not in status["error"].replace("end_image_url (", "")
+
+    oxen = bearer.post(
+        "/api/ai/queue",
+        json={"model": "bytedance-seedance-2-0-image-to-video", "prompt": "p", "input_image": gone},
+    )
+    assert oxen.status_code == 200, oxen.text
+    emu.advance(QUEUE)
+    generation = bearer.get(f"/api/ai/queue/{oxen.json()['generations'][0]['generation_id']}").json()
+    assert generation["status"] == "failed"
+    assert "input_image (" in generation["error_message"]
