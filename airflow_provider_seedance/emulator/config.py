@@ -15,6 +15,7 @@ MUTABLE_FIELDS = (
     "video_size_bytes",
     "manual_clock",
     "render_videos",
+    "fetch_references",
 )
 
 
@@ -37,6 +38,7 @@ class EmulatorConfig:
     video_size_bytes: int = 0
     manual_clock: bool = False
     render_videos: bool = False
+    fetch_references: bool = True  # platforms fetch loopback reference URLs (see references.py)
 
     def public(self) -> dict[str, Any]:
         """The configuration without the API key (safe to return over HTTP)."""

@@ -186,6 +186,7 @@ class EmulatorState:
         self.rng = random.Random(0x5EED)
         self._seq = 0
         self._submit_times: dict[str, list[float]] = {}
+        self.extensions: dict[str, Any] = {}  # per-feature state (fal storage, ...); reset clears it
 
     def add_initial_fault(self, fault: Fault) -> None:
         """Register a start-up fault (``--fault``); :meth:`reset` re-arms it."""
@@ -204,6 +205,7 @@ class EmulatorState:
         self.rng = random.Random(0x5EED)
         self._seq = 0
         self._submit_times.clear()
+        self.extensions.clear()
 
     def now(self) -> float:
         return self.clock.now()

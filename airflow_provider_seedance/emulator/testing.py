@@ -96,6 +96,7 @@ class EmulatorHandle:
         video_size_bytes: int | None = None,
         manual_clock: bool | None = None,
         render_videos: bool | None = None,
+        fetch_references: bool | None = None,
     ) -> dict[str, Any]:
         """Change any subset of the timing/media settings; returns the new config."""
         changes = {
@@ -105,6 +106,7 @@ class EmulatorHandle:
             "video_ttl_seconds": video_ttl_seconds,
             "video_size_bytes": video_size_bytes,
             "manual_clock": manual_clock,
+            "fetch_references": fetch_references,
         }
         body = {k: v for k, v in changes.items() if v is not None}
         result: dict[str, Any] = self._call("POST", "/config", json=body).json()

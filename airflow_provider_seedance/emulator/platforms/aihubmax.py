@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse
 from airflow_provider_seedance.emulator.errors import error_body
 from airflow_provider_seedance.emulator.incoming import find_job, submitted_body
 from airflow_provider_seedance.emulator.jobs import create_job, media_url, random_token
+from airflow_provider_seedance.emulator.references import reference_failure
 from airflow_provider_seedance.emulator.responses import error_response, json_response
 from airflow_provider_seedance.emulator.state import (
     CANCELLED,
@@ -100,6 +101,7 @@ async def submit(request: Request) -> JSONResponse:
         model=model,
         body=body,
         extra={"mode": mode},
+        failure=await reference_failure(request, "aihubmax", body),
     )
     return json_response(_view(request, state, job, poll=False))
 

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse  # noqa: TC002 - FastAPI resolves i
 from airflow_provider_seedance.emulator.auth import require_auth
 from airflow_provider_seedance.emulator.incoming import find_job, submitted_body
 from airflow_provider_seedance.emulator.jobs import create_job, media_url, random_token
+from airflow_provider_seedance.emulator.references import reference_failure
 from airflow_provider_seedance.emulator.responses import error_response, json_response
 from airflow_provider_seedance.emulator.state import (
     FAILED,
@@ -221,6 +222,7 @@ async def create_task(request: Request) -> JSONResponse:
         body=body,
         prompt=prompt,
         extra={"vendor": vendor, "mode": mode_of(_roles(body))},
+        failure=await reference_failure(request, "ark", body),
     )
     return json_response({"id": task_id})
 

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse
 from airflow_provider_seedance.emulator.errors import FAL_ERROR_TYPES
 from airflow_provider_seedance.emulator.incoming import find_job, root_url, submitted_body
 from airflow_provider_seedance.emulator.jobs import create_job, media_url
+from airflow_provider_seedance.emulator.references import reference_failure
 from airflow_provider_seedance.emulator.responses import error_response, json_response
 from airflow_provider_seedance.emulator.routes import FAL_APP, Handlers
 from airflow_provider_seedance.emulator.state import (
@@ -121,6 +122,7 @@ async def submit(request: Request) -> JSONResponse:
         model=model,
         body=body,  # duration "auto": 5 s
         extra={"webhook": request.query_params.get("fal_webhook"), "mode": mode},
+        failure=await reference_failure(request, "fal", body),
     )
     data = {
         "status": "IN_QUEUE",

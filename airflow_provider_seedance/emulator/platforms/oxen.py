@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse  # noqa: TC002 - FastAPI resolves i
 from airflow_provider_seedance.emulator.auth import require_auth
 from airflow_provider_seedance.emulator.incoming import find_job, submitted_body
 from airflow_provider_seedance.emulator.jobs import create_job, media_url
+from airflow_provider_seedance.emulator.references import reference_failure
 from airflow_provider_seedance.emulator.responses import error_response, json_response
 from airflow_provider_seedance.emulator.state import (
     CANCELLED,
@@ -104,6 +105,7 @@ async def submit(request: Request) -> JSONResponse:
             message=f"Getting model response error: 422 - Value error, {detail}",
             at_start=True,
         )
+    failure = failure or await reference_failure(request, "oxen", body)
     state = get_state(request)
     generations = []
     for _ in range(count):
