@@ -203,3 +203,15 @@ def test_redaction_never_touches_numbers(fal: respx.MockRouter, client: ClientFa
     status = client.status(client.job_ref(REQUEST_ID))
     assert status.queue_position == 3
     assert not math.isnan(float(status.queue_position))
+
+
+# -- defect 4: RetryPolicy ------------------------------------------------------------------------
+@pytest.mark.parametrize("field", ["base_delay", "max_delay", "max_retry_after", "max_elapsed"])
+@pytest.mark.parametrize("value", [math.nan, -1.0])
+def test_a_retry_policy_delay_that_is_nan_or_negative_is_refused(field: str, value: float) -> None:
+    with pytest.raises(ValueError, match="retry delays"):
+        RetryPolicy(**{field: value})
+
+
+def test_a_retry_policy_may_have_no_overall_deadline() -> None:
+    assert RetryPolicy(max_elapsed=math.inf).max_elapsed == math.inf
