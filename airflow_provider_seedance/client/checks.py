@@ -1,7 +1,7 @@
 """Small shared checks of values a user sets: numbers (finite, in range) and API keys.
 
 Every numeric parameter of the operator, sensor, trigger, transfer and connection goes through
-:func:`number_problem` / :func:`check_number`, so ``nan``, ``inf``, a bool or a string that is not
+:func:`number_problem` / :func:`check_numbers`, so ``nan``, ``inf``, a bool or a string that is not
 a number is refused the same way everywhere, before any request, with the field named. An API
 key goes through :func:`clean_api_key`: surrounding whitespace is stripped, a control or
 non-ASCII character inside it is refused (httpx would refuse the header, or fail to encode it,
@@ -57,14 +57,6 @@ def number_problem(
     if too_low or (maximum is not None and value > maximum):
         return FieldError(field, f"must be {kind}, got {value!r}")
     return None
-
-
-def check_number(field: str, value: Any, **limits: Any) -> float:
-    """``value`` if :func:`number_problem` finds nothing; else raise :class:`SeedanceValidationError`."""
-    problem = number_problem(field, value, **limits)
-    if problem is not None:
-        raise SeedanceValidationError([problem])
-    return value  # type: ignore[no-any-return]
 
 
 def check_numbers(problems: list[FieldError | None]) -> None:

@@ -11,7 +11,7 @@ import enum
 import functools
 import ssl
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
 from pydantic import BaseModel
@@ -174,7 +174,7 @@ class _ClientBase:
     def _redacted(self, value: T) -> T:
         """``value`` with the key redacted from every string in it: the one guard for what a
         platform returns (a failed job's ``error`` echoing the key, its logs, result texts)."""
-        return _redact_value(value, self.__api_key)  # type: ignore[no-any-return]
+        return cast(T, _redact_value(value, self.__api_key))
 
     def _scrub(self, exc: SeedanceError) -> None:
         """Remove the API key from an error's message and detail, in place."""

@@ -235,6 +235,7 @@ class SeedanceHook(BaseHook):
 
     def _timeout_of(self, extra: dict[str, Any], prefix: str) -> tuple[float, FieldError | None]:
         """The request timeout (the hook's argument, else the extra's), or the problem with it."""
+        raw: Any
         if self.timeout is not None:
             field_name, raw = "timeout", self.timeout
         else:

@@ -101,7 +101,10 @@ class SeedanceJobSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         ref = self._ref()
-        status = self.hook.get_status(ref)
+        try:
+            status = self.hook.get_status(ref)
+        except SeedanceValidationError as exc:  # an id this platform cannot have: no retry helps
+            raise AirflowFailException(str(exc)) from exc
         self.log.info("Seedance job %s: %s", ref.request_id, status.describe())
         if status.state is JobState.SUCCEEDED:
             return PokeReturnValue(is_done=True, xcom_value=self._output(ref))

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
 from airflow_provider_seedance.client.errors import SeedanceValidationError
 from airflow_provider_seedance.emulator.testing import EmulatorHandle
@@ -59,14 +59,18 @@ def test_a_content_rejected_event_fails_the_deferred_sensor_without_retry(
     emulator.add_fault("ark.submit", "fail_job", error="InputImageSensitiveContentDetected")
     request_id = submit(context)
     sensor = SeedanceJobSensor(task_id="wait", request_id=request_id, deferrable=True, poke_interval=0.05)
-    from airflow.sdk.exceptions import TaskDeferred
-
-    try:
+    with pytest.raises(TaskDeferred) as deferred:  # the job is still queued at the first poke
         sensor.execute(context)
-    except AirflowFailException as exc:  # the first poke saw it already
-        assert "image" in str(exc)
-        return
-    except TaskDeferred as deferred:
-        event = first_event(deferred.trigger)
-        with pytest.raises(AirflowFailException, match="image"):
-            sensor.execute_complete(context, event)
+    event = first_event(deferred.value.trigger)
+    assert event["error_type"] == "content_rejected"
+    with pytest.raises(AirflowFailException, match="image"):
+        sensor.execute_complete(context, event)
+
+
+@pytest.mark.parametrize("request_id", ["../../x?y", "a/b", "   "])
+def test_a_request_id_that_cannot_be_a_job_fails_without_retry_before_any_request(
+    emulator: EmulatorHandle, context: dict, request_id: str
+) -> None:
+    with pytest.raises(AirflowFailException):
+        SeedanceJobSensor(task_id="wait", request_id=request_id).poke(context)
+    assert emulator.requests() == []

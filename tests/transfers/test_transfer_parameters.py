@@ -1,4 +1,4 @@
-"""SeedanceToGCSOperator's numeric parameters: finite and in range, named, before any request (issue 10, defect 4)."""
+"""SeedanceToGCSOperator's numbers: finite, in range, named, before any request (issue 10, defect 4)."""
 
 from __future__ import annotations
 
