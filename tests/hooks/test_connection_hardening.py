@@ -14,24 +14,11 @@ import pytest
 from airflow.sdk import Connection
 
 from airflow_provider_seedance.client.errors import SeedanceValidationError
-from airflow_provider_seedance.hooks.seedance import SeedanceConnectionConfig, SeedanceHook
+from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from tests.conftest import TEST_API_KEY
+from tests.hooks.test_seedance_hook import config_of, connection
 
 FIELD = "connection 'seedance_default'"
-
-
-def connection(**kwargs: object) -> Connection:
-    fields: dict[str, object] = {
-        "conn_id": "seedance_default",
-        "conn_type": "seedance",
-        "password": TEST_API_KEY,
-    }
-    fields.update(kwargs)
-    return Connection(**fields)  # type: ignore[arg-type]
-
-
-def config_of(conn: Connection) -> SeedanceConnectionConfig:
-    return SeedanceHook().config_from_connection(conn)
 
 
 def problems(conn: Connection) -> SeedanceValidationError:

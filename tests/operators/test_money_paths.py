@@ -15,7 +15,7 @@ import math
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from pytest_mock import MockerFixture
 
 from airflow_provider_seedance.client.errors import (
@@ -41,27 +41,14 @@ from airflow_provider_seedance.operators.seedance import (
     XCOM_JOB_KEY,
     SeedanceReferenceToVideoOperator,
 )
+from tests.operators.test_seedance_operator import INPUTS, defer
+from tests.operators.test_seedance_operator import make_operator as base_operator
 from tests.support.tasks import FakeTaskStateStore, FakeTI, first_event
-
-INPUTS: dict[str, Any] = {
-    "prompt": "A corgi surfs a wave at golden hour, styled like @Image1",
-    "image_urls": ["https://cdn.example.com/brand/style.png"],
-    "duration": 5,
-    "aspect_ratio": "16:9",
-    "seed": 7,
-}
 
 
 def make_operator(**overrides: Any) -> SeedanceReferenceToVideoOperator:
-    kwargs: dict[str, Any] = {"task_id": "clip", "poll_interval": 0.1, "deferrable": False, **INPUTS}
-    kwargs.update(overrides)
-    return SeedanceReferenceToVideoOperator(**kwargs)
-
-
-def defer(op: SeedanceReferenceToVideoOperator, context: dict[str, Any]) -> TaskDeferred:
-    with pytest.raises(TaskDeferred) as info:
-        op.execute(context)
-    return info.value
+    """The operator of the other operator tests, waiting in the worker unless told otherwise."""
+    return base_operator(**{"deferrable": False, **overrides})
 
 
 def use_connection(monkeypatch: pytest.MonkeyPatch, emulator: EmulatorHandle, **fields: Any) -> None:

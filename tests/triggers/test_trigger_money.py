@@ -12,31 +12,14 @@ import time
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
 from pytest_mock import MockerFixture
 
 from airflow_provider_seedance.client.errors import SeedanceServerError, SeedanceValidationError
 from airflow_provider_seedance.emulator.testing import EmulatorHandle
-from airflow_provider_seedance.operators.seedance import SeedanceReferenceToVideoOperator
 from airflow_provider_seedance.triggers.seedance import SeedanceJobTrigger
+from tests.triggers.test_seedance_trigger import submit_job
 
 JOB = {"platform": "fal", "request_id": "80e732af-660e-45cd-bd63-580e4f2a94cc"}
-
-
-def submit_job(context: dict[str, Any], **overrides: Any) -> SeedanceJobTrigger:
-    op = SeedanceReferenceToVideoOperator(
-        task_id="clip",
-        prompt="A lighthouse in a storm",
-        duration=4,
-        poll_interval=0.05,
-        deferrable=True,
-        **overrides,
-    )
-    with pytest.raises(TaskDeferred) as info:
-        op.execute(context)
-    trigger = info.value.trigger
-    assert isinstance(trigger, SeedanceJobTrigger)
-    return trigger
 
 
 def drain(trigger: SeedanceJobTrigger) -> list[dict[str, Any]]:
@@ -47,7 +30,7 @@ def drain(trigger: SeedanceJobTrigger) -> list[dict[str, Any]]:
 
 
 def test_success_yields_exactly_one_event(emulator: EmulatorHandle, context: dict) -> None:
-    events = drain(submit_job(context))
+    events = drain(submit_job(emulator, context))
     assert [e["status"] for e in events] == ["success"]
 
 
@@ -55,21 +38,21 @@ def test_failure_yields_exactly_one_event_carrying_the_error_type(
     emulator: EmulatorHandle, context: dict
 ) -> None:
     emulator.add_fault("fal.submit", "fail_job", error="runner_disconnected", body="Runner disconnected")
-    (event,) = drain(submit_job(context))
+    (event,) = drain(submit_job(emulator, context))
     assert event["status"] == "failed"
     assert event["error_type"] == "runner_disconnected"
 
 
 def test_timeout_yields_exactly_one_event(emulator: EmulatorHandle, context: dict) -> None:
     emulator.add_fault("fal.submit", "never_finish")
-    events = drain(submit_job(context, timeout=0.3))
+    events = drain(submit_job(emulator, context, timeout=0.3))
     assert [e["status"] for e in events] == ["timeout"]
 
 
 def test_poll_errors_yield_exactly_one_error_event(
     emulator: EmulatorHandle, context: dict, mocker: MockerFixture
 ) -> None:
-    trigger = submit_job(context)
+    trigger = submit_job(emulator, context)
     trigger.max_consecutive_errors = 2
     mocker.patch(
         "airflow_provider_seedance.client.transport.AsyncSeedanceClient.status",
@@ -82,7 +65,7 @@ def test_poll_errors_yield_exactly_one_error_event(
 def test_a_bug_yields_exactly_one_error_event(
     emulator: EmulatorHandle, context: dict, mocker: MockerFixture
 ) -> None:
-    trigger = submit_job(context)
+    trigger = submit_job(emulator, context)
     mocker.patch(
         "airflow_provider_seedance.client.transport.AsyncSeedanceClient.status", side_effect=KeyError("bug")
     )
@@ -95,7 +78,7 @@ def test_a_content_rejected_job_event_says_so(
 ) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_SEEDANCE_DEFAULT", emulator.connection_json("byteplus"))
     emulator.add_fault("ark.submit", "fail_job", error="InputVideoSensitiveContentDetected")
-    (event,) = drain(submit_job(context))
+    (event,) = drain(submit_job(emulator, context))
     assert (event["status"], event["error_type"]) == ("failed", "content_rejected")
 
 
