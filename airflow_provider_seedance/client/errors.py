@@ -254,11 +254,42 @@ class ChecksumMismatchError(GCSArchiveError):
     """GCS stored different bytes than were downloaded; the new object was deleted."""
 
 
+#: Any run of this many characters of a secret is redacted (a platform may echo a key's prefix).
+REDACT_RUN = 8
+
+
 def redact(text: str, *secrets: str | None) -> str:
-    """Replace every occurrence of each non-empty secret in ``text`` with ``***``."""
+    """Replace every run of :data:`REDACT_RUN` or more characters of each secret with ``***``.
+
+    A platform may echo part of a key (``invalid key sk-abc123def...``): every span of ``text``
+    covered by one of the secret's 8-character substrings is replaced, adjacent spans merged
+    into one ``***``. Linear in ``len(text)``: one set of the secret's 8-grams and one scan.
+    A secret shorter than 8 characters is replaced only where it appears whole.
+    """
     for secret in secrets:
-        if secret:
+        if not secret:
+            continue
+        if len(secret) < REDACT_RUN:
             text = text.replace(secret, "***")
+            continue
+        grams = {secret[i : i + REDACT_RUN] for i in range(len(secret) - REDACT_RUN + 1)}
+        covered_to = -1  # end (exclusive) of the current redacted span
+        spans: list[list[int]] = []
+        for i in range(len(text) - REDACT_RUN + 1):
+            if text[i : i + REDACT_RUN] in grams:
+                if spans and i <= covered_to:
+                    covered_to = spans[-1][1] = i + REDACT_RUN
+                else:
+                    spans.append([i, i + REDACT_RUN])
+                    covered_to = i + REDACT_RUN
+        if spans:
+            parts, start = [], 0
+            for begin, end in spans:
+                parts.append(text[start:begin])
+                parts.append("***")
+                start = end
+            parts.append(text[start:])
+            text = "".join(parts)
     return text
 
 

@@ -388,7 +388,7 @@ def normalize_duration(value: object) -> str | None:
         text = value.strip()
         if text == "auto":
             return "auto"
-        if text.isdigit() and MIN_DURATION <= int(text) <= MAX_DURATION:
+        if text.isascii() and text.isdigit() and MIN_DURATION <= int(text) <= MAX_DURATION:
             return str(int(text))
     return None
 
@@ -552,9 +552,22 @@ class JobRef(BaseModel):
         """Build a reference from data: :meth:`to_dict` output (XCom, task state, trigger kwargs)
         or a bare ``{"platform", "request_id", "tier"}`` for a job known only by its id.
 
-        Raises pydantic's ``ValidationError`` (a ``ValueError``) naming each wrong field.
+        Raises :class:`SeedanceValidationError` naming each wrong field (``job.request_id``), also
+        for data that is not a mapping: it crosses boundaries (XCom, task state, trigger kwargs).
         """
-        return cls.model_validate(dict(data))
+        if not isinstance(data, Mapping):
+            raise SeedanceValidationError(
+                [FieldError("job", f"must be a JobRef dict (JobRef.to_dict()), got {type(data).__name__}")]
+            )
+        try:
+            return cls.model_validate(dict(data))
+        except ValidationError as exc:
+            raise SeedanceValidationError(
+                [
+                    FieldError(".".join(["job", *(str(part) for part in error["loc"])]), error["msg"])
+                    for error in exc.errors()
+                ]
+            ) from None
 
 
 class JobStatus(BaseModel):

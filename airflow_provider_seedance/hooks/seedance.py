@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,6 +20,7 @@ import httpx
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
+from airflow_provider_seedance.client.checks import clean_api_key, seconds_problem
 from airflow_provider_seedance.client.errors import (
     FieldError,
     SeedanceAuthError,
@@ -58,6 +60,9 @@ class SeedanceConnectionConfig:
     api_key: str = field(repr=False)
     base_url: str | None
     timeout: float = DEFAULT_TIMEOUT
+    #: fal.ai only: let fal reroute a failing request to an "equivalent" endpoint (off: a seed
+    #: grid stays reproducible). The connection extra ``allow_fallbacks`` (a JSON bool).
+    allow_fallbacks: bool = False
 
 
 def _base_url_from(conn: Connection) -> str | None:
@@ -82,6 +87,24 @@ def _base_url_from(conn: Connection) -> str | None:
     if conn.port and not has_port and parts.netloc:
         parts = parts._replace(netloc=f"{parts.netloc}:{int(conn.port)}")
     return urlunsplit(parts).rstrip("/")
+
+
+def _extra_of(conn: Connection) -> dict[str, Any] | None:
+    """The connection's extra as a dict; None when it is set but is not a JSON object.
+
+    Not ``conn.extra_dejson``: that logs and returns ``{}`` for unparsable JSON, which would
+    silently mean "fal.ai" for a connection meant for another platform.
+    """
+    raw: Any = conn.extra
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return {}
+    if isinstance(raw, dict):
+        return raw
+    try:
+        value = json.loads(raw)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _is_http_url(url: str) -> bool:
@@ -139,50 +162,97 @@ class SeedanceHook(BaseHook):
 
     # -- configuration -------------------------------------------------------------------
     def config_from_connection(self, conn: Connection) -> SeedanceConnectionConfig:
-        """Pure: read a connection into a :class:`SeedanceConnectionConfig`, with clear errors."""
-        extra = conn.extra_dejson or {}
-        platform = str(extra.get("platform") or DEFAULT_PLATFORM).strip().lower()
+        """Pure: read a connection into a :class:`SeedanceConnectionConfig`, with clear errors.
+
+        Every problem is reported at once, before any request: an extra that is not a JSON
+        object (Airflow would read it as ``{}``, i.e. fal), an unknown or non-string platform, a
+        timeout that is not a finite positive number, an ``allow_fallbacks`` that is not a JSON
+        bool, a missing key or one that cannot be sent in a header. The key is never quoted.
+        """
+        prefix = f"connection {self.seedance_conn_id!r}"
         errors: list[FieldError] = []
-        if platform not in PLATFORMS:
+        extra = _extra_of(conn)
+        if extra is None:
             errors.append(
                 FieldError(
-                    f"connection {self.seedance_conn_id!r} extra.platform",
-                    f"must be one of {', '.join(PLATFORMS)}, got {platform!r}",
+                    f"{prefix} extra",
+                    "is not a JSON object (Airflow would read it as {} and use fal.ai): fix its JSON, "
+                    'e.g. {"platform": "byteplus"}',
                 )
             )
+            extra = {}
+        raw_platform = extra.get("platform")
+        platform = DEFAULT_PLATFORM
+        if raw_platform is not None and not isinstance(raw_platform, str):
+            errors.append(
+                FieldError(
+                    f"{prefix} extra.platform",
+                    f"must be a string, one of {', '.join(PLATFORMS)}; got {type(raw_platform).__name__}",
+                )
+            )
+        elif raw_platform and raw_platform.strip():
+            platform = raw_platform.strip().lower()
+            if platform not in PLATFORMS:
+                errors.append(
+                    FieldError(
+                        f"{prefix} extra.platform", f"must be one of {', '.join(PLATFORMS)}, got {platform!r}"
+                    )
+                )
+        api_key = ""
         if not conn.password:
+            errors.append(FieldError(f"{prefix} password", "must hold the platform's API key"))
+        else:
+            try:
+                api_key = clean_api_key(str(conn.password), f"{prefix} password")
+            except SeedanceValidationError as exc:
+                errors.extend(exc.errors)
+        timeout, problem = self._timeout_of(extra, prefix)
+        if problem is not None:
+            errors.append(problem)
+        allow_fallbacks = extra.get("allow_fallbacks", False)
+        if not isinstance(allow_fallbacks, bool):
             errors.append(
                 FieldError(
-                    f"connection {self.seedance_conn_id!r} password", "must hold the platform's API key"
+                    f"{prefix} extra.allow_fallbacks",
+                    f"must be true or false (a JSON bool), got {type(allow_fallbacks).__name__}",
                 )
             )
-        raw_timeout: Any = self.timeout if self.timeout is not None else extra.get("timeout")
-        if raw_timeout is None or raw_timeout == "":
-            raw_timeout = DEFAULT_TIMEOUT
-        try:
-            if isinstance(raw_timeout, bool):
-                raise TypeError
-            timeout = float(raw_timeout)
-            if not timeout > 0:  # also rejects NaN
-                raise ValueError
-        except (TypeError, ValueError):
-            errors.append(
-                FieldError(f"connection {self.seedance_conn_id!r} extra.timeout", "must be a positive number")
-            )
-            timeout = DEFAULT_TIMEOUT
+            allow_fallbacks = False
         base_url = _base_url_from(conn)
         if base_url is not None and not _is_http_url(base_url):
             errors.append(
-                FieldError(
-                    f"connection {self.seedance_conn_id!r} host",
-                    f"must be an http(s) URL or a host name, got {conn.host!r}",
-                )
+                FieldError(f"{prefix} host", f"must be an http(s) URL or a host name, got {conn.host!r}")
             )
         if errors:
             raise SeedanceValidationError(errors)
         return SeedanceConnectionConfig(
-            platform=platform, api_key=str(conn.password), base_url=base_url, timeout=timeout
+            platform=platform,
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            allow_fallbacks=allow_fallbacks,
         )
+
+    def _timeout_of(self, extra: dict[str, Any], prefix: str) -> tuple[float, FieldError | None]:
+        """The request timeout (the hook's argument, else the extra's), or the problem with it."""
+        raw: Any
+        if self.timeout is not None:
+            field_name, raw = "timeout", self.timeout
+        else:
+            field_name, raw = f"{prefix} extra.timeout", extra.get("timeout")
+        if raw is None or raw == "":
+            return DEFAULT_TIMEOUT, None
+        value: Any = raw
+        if isinstance(raw, str):
+            try:
+                value = float(raw)
+            except ValueError:
+                value = raw
+        if seconds_problem(field_name, value) is not None:
+            return DEFAULT_TIMEOUT, FieldError(
+                field_name, f"must be a positive number of seconds (finite, at most 366 days), got {raw!r}"
+            )
+        return float(value), None
 
     @cached_property
     def config(self) -> SeedanceConnectionConfig:
@@ -209,6 +279,7 @@ class SeedanceHook(BaseHook):
             "base_url": config.base_url,
             "timeout": config.timeout,
             "retry": self.retry_policy,
+            "allow_fallbacks": config.allow_fallbacks,
         }
 
     # -- clients -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ wait ends without the job ending, and returns a :class:`~.client.models.JobOutpu
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -17,12 +18,17 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, BaseOperatorLink, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airflow_provider_seedance.client.checks import check_numbers, number_problem, seconds_problem
 from airflow_provider_seedance.client.errors import (
+    CONTENT_REJECTED,
+    FieldError,
     SeedanceAmbiguousSubmitError,
     SeedanceAuthError,
-    SeedanceError,
+    SeedanceContentRejected,
     SeedanceNotFoundError,
+    SeedanceRateLimitError,
     SeedanceRequestRejected,
+    SeedanceTransportError,
     SeedanceValidationError,
 )
 from airflow_provider_seedance.client.events import JobEvent
@@ -59,6 +65,44 @@ PHASE_SUBMITTED = "submitted"
 PHASE_AMBIGUOUS = "ambiguous"
 PHASE_SUCCEEDED = "succeeded"
 PHASE_FAILED = "failed"
+
+
+#: A rendered integer: ASCII digits only, optionally signed.
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+_CHANGE_INPUT = (
+    "The platform refused the content; retrying the same inputs would be refused again, so the task "
+    "is not retried: change the refused input"
+)
+
+#: Submit outcomes that provably created no job: the request never left the machine or never
+#: reached a handler that creates jobs ("retry": Airflow may retry) or the platform refused it
+#: (4xx: "refused", failing the task). Everything else may have created a job.
+_NOTHING_CREATED_RETRY = (SeedanceRateLimitError,)
+_NOTHING_CREATED_REFUSED = (SeedanceValidationError,)
+
+
+def _created_nothing(exc: BaseException) -> str | None:
+    """``"retry"`` / ``"refused"`` when a submit that raised ``exc`` provably created no job; else None."""
+    if isinstance(exc, SeedanceTransportError):
+        return None if exc.request_sent else "retry"
+    if isinstance(exc, _NOTHING_CREATED_RETRY):
+        return "retry"
+    if isinstance(exc, _NOTHING_CREATED_REFUSED):
+        return "refused"
+    if (
+        isinstance(exc, SeedanceRequestRejected | SeedanceAuthError | SeedanceNotFoundError)
+        and 400 <= exc.status_code < 500
+    ):
+        return "refused"
+    return None
+
+
+def _unknown_message(exc: BaseException) -> str:
+    return (
+        f"The submit ended with {type(exc).__name__}: {exc}. A job may have been created and billed; "
+        "its outcome is unknown. Check the platform's request list before running this task again."
+    )
 
 
 class SeedanceJobLink(BaseOperatorLink):
@@ -183,18 +227,29 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
         self.cancel_on_kill = cancel_on_kill
         self.resubmit_unknown = resubmit_unknown
         self._ref: JobRef | None = None
-        if poll_interval <= 0:
-            raise ValueError("poll_interval must be positive")
-        if timeout <= 0:
-            raise ValueError("timeout must be positive")
-        if max_cost_usd is not None and max_cost_usd < 0:
-            raise ValueError("max_cost_usd must not be negative")
+        # Numbers are checked here (a bad DAG fails to parse) and again in execute (a value
+        # changed after construction, e.g. by a cluster policy or a partial/expand).
+        check_numbers(self._number_problems())
         # Literal inputs are checked at DAG parse time: a bad DAG never reaches a worker.
         inputs = self._raw_inputs()
         if all(_is_plain(v) for v in inputs.values()):
             ReferenceToVideoRequest(**inputs)
 
     # -- inputs --------------------------------------------------------------------------
+    def _number_problems(self) -> list[FieldError | None]:
+        """Every numeric parameter: finite and in range (``nan`` would disable the budget guard,
+        or poll without pause; ``inf`` cannot be deferred)."""
+        return [
+            seconds_problem("poll_interval", self.poll_interval),
+            seconds_problem("timeout", self.timeout),
+            None
+            if self.max_cost_usd is None
+            else number_problem("max_cost_usd", self.max_cost_usd, minimum=0.0),
+            None
+            if self.input_video_seconds is None
+            else number_problem("input_video_seconds", self.input_video_seconds, minimum=0.0),
+        ]
+
     def _raw_inputs(self) -> dict[str, Any]:
         values = {name: getattr(self, name) for name in INPUT_FIELDS}
         return {k: v for k, v in values.items() if v is not None or k == "prompt"}
@@ -203,7 +258,9 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
         """Rendered inputs, with template-rendered numbers coerced back from strings."""
         inputs = self._raw_inputs()
         seed = inputs.get("seed")
-        if isinstance(seed, str) and seed.strip().lstrip("-").isdigit():
+        # ASCII digits only: "²".isdigit() is True but int("²") raises. Anything else stays a
+        # string, which the request model refuses naming ``seed``, like a literal.
+        if isinstance(seed, str) and _INTEGER.fullmatch(seed.strip()):
             inputs["seed"] = int(seed)
         return inputs
 
@@ -214,6 +271,7 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
     def _request_and_estimate(self) -> _Prepared:
         """Validate the rendered inputs for this platform and estimate the cost: once per execute."""
         try:
+            check_numbers(self._number_problems())
             request = self.hook.build_request(**self._inputs())
         except SeedanceValidationError as exc:
             raise AirflowFailException(str(exc)) from exc
@@ -313,7 +371,18 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
         job = state.get("job")
         if not isinstance(job, dict):
             return None, False
-        ref = JobRef.from_dict(job)
+        try:
+            ref = JobRef.from_dict(job)
+        except SeedanceValidationError as exc:
+            # A job was submitted but its stored reference is unreadable: its outcome is unknown.
+            if self.resubmit_unknown:
+                self.log.warning("Stored Seedance job is unreadable (%s); resubmit_unknown=True", exc)
+                return None, False
+            raise AirflowFailException(
+                f"An earlier attempt of this task submitted a job whose stored reference is unreadable "
+                f"({exc}); its outcome is unknown. Check the platform's request list; set "
+                "resubmit_unknown=True to submit anyway."
+            ) from exc
         try:
             status = self.hook.get_status(ref)
         except SeedanceNotFoundError:
@@ -335,19 +404,30 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
         return None, False
 
     def _submit(self, context: Context, request: ReferenceToVideoRequest) -> JobRef:
+        """POST once, between two state writes: ``submitting`` before, ``submitted`` + job after.
+
+        The classification is positive: only an outcome that provably created no job clears the
+        state (:func:`_created_nothing`); anything else, a new error class included, leaves the
+        "unknown outcome" state, which a retry refuses to resubmit unless ``resubmit_unknown``.
+        A process killed mid-way leaves ``submitting``: the same unknown outcome.
+        """
         self._write_state(context, PHASE_SUBMITTING)
         try:
             ref = self.hook.submit(request, checked=True)
-        except SeedanceAmbiguousSubmitError as exc:
-            self._write_state(context, PHASE_AMBIGUOUS)
-            raise AirflowFailException(str(exc)) from exc
-        except (SeedanceRequestRejected, SeedanceAuthError, SeedanceValidationError) as exc:
+        except Exception as exc:
+            verdict = _created_nothing(exc)
+            if verdict is None:
+                self._write_state(context, PHASE_AMBIGUOUS)
+                message = str(exc) if isinstance(exc, SeedanceAmbiguousSubmitError) else _unknown_message(exc)
+                if self.resubmit_unknown:
+                    raise AirflowException(
+                        f"{message} (resubmit_unknown=True: a retry submits again)"
+                    ) from exc
+                raise AirflowFailException(message) from exc
             self._clear_state(context)
-            raise AirflowFailException(str(exc)) from exc
-        except SeedanceError:
-            # The request provably never created a job (connect errors, 429): a retry may submit.
-            self._clear_state(context)
-            raise
+            if verdict == "refused":
+                raise AirflowFailException(str(exc)) from exc
+            raise  # not sent, or 429: a retry may submit
         self._write_state(context, PHASE_SUBMITTED, ref)
         self._push_job(context, ref)
         # The dialect's label, not the platform key: Airflow masks every connection-extra value in logs.
@@ -391,6 +471,10 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
         if event.status.is_success:
             return self._complete(context, ref, prepared)
         message = f"Seedance job {ref.request_id} {event.status.value}: {event.message}"
+        if event.error_type == CONTENT_REJECTED:
+            # The same inputs would be refused (and maybe billed) again: no Airflow retry.
+            self._write_state(context, PHASE_FAILED, ref)
+            raise AirflowFailException(f"{message}. {_CHANGE_INPUT}")
         if event.status.job_may_be_running:
             self.log.warning(
                 "Waiting for Seedance job %s ended with %s; cancelling it", ref.request_id, event.status.value
@@ -401,7 +485,11 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
 
     def _complete(self, context: Context, ref: JobRef, prepared: _Prepared | None = None) -> dict[str, Any]:
         request, estimate = prepared or self._request_and_estimate()
-        result = self.hook.get_result(ref)
+        try:
+            result = self.hook.get_result(ref)
+        except SeedanceContentRejected as exc:  # fal: the refusal shows when the result is fetched
+            self._write_state(context, PHASE_FAILED, ref)
+            raise AirflowFailException(f"{exc}. {_CHANGE_INPUT}") from exc
         self._write_state(context, PHASE_SUCCEEDED, ref)
         output = JobOutput.from_job(
             ref, result, status=OutputStatus.SUCCEEDED, request=request, estimated_cost_usd=estimate.usd

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_seedance.client.checks import check_numbers, number_problem, seconds_problem
 from airflow_provider_seedance.client.errors import (
+    FieldError,
     MediaURLRefusedError,
     ObjectExistsError,
     SeedanceValidationError,
@@ -117,10 +119,6 @@ class SeedanceToGCSOperator(BaseOperator):
             raise ValueError("SeedanceToGCSOperator needs video= (e.g. clip.output) or request_id=")
         if video is not None and request_id is not None:
             raise ValueError("Pass either video= or request_id= to SeedanceToGCSOperator, not both")
-        if chunk_size <= 0 or chunk_size % (256 * 1024):
-            raise ValueError(f"chunk_size must be a positive multiple of 256 KiB, got {chunk_size}")
-        if max_download_attempts < 1:
-            raise ValueError("max_download_attempts must be at least 1")
         self.video = video
         self.request_id = request_id
         self.bucket_name = bucket_name
@@ -135,10 +133,22 @@ class SeedanceToGCSOperator(BaseOperator):
         self.max_download_attempts = max_download_attempts
         self.download_retry_delay = download_retry_delay
         self.gcs_timeout = gcs_timeout
+        check_numbers(self._number_problems())
         # Filled by execute() for OpenLineage.
         self._lineage_platform: str | None = None
         self._lineage_request_id: str | None = None
         self._archived: ArchiveResult | None = None
+
+    def _number_problems(self) -> list[FieldError | None]:
+        chunk = number_problem("chunk_size", self.chunk_size, minimum=1, integer=True)
+        if chunk is None and self.chunk_size % (256 * 1024):
+            chunk = FieldError("chunk_size", f"must be a multiple of 256 KiB (262144), got {self.chunk_size}")
+        return [
+            chunk,
+            number_problem("max_download_attempts", self.max_download_attempts, minimum=1, integer=True),
+            seconds_problem("download_retry_delay", self.download_retry_delay, allow_zero=True),
+            seconds_problem("gcs_timeout", self.gcs_timeout),
+        ]
 
     @cached_property
     def hook(self) -> SeedanceHook:
@@ -162,6 +172,10 @@ class SeedanceToGCSOperator(BaseOperator):
 
     # -- execute --------------------------------------------------------------------------
     def execute(self, context: Context) -> str:
+        try:
+            check_numbers(self._number_problems())
+        except SeedanceValidationError as exc:
+            raise AirflowFailException(str(exc)) from exc
         if not self.bucket_name or not str(self.bucket_name).strip():
             raise AirflowFailException("bucket_name must not be empty")
         if not self.object_name or str(self.object_name).endswith("/"):
@@ -240,7 +254,10 @@ class SeedanceToGCSOperator(BaseOperator):
         tier = self.tier or "standard"
         if tier not in TIERS:
             raise AirflowFailException(f"tier must be one of {', '.join(TIERS)}, got {tier!r}")
-        ref = JobRef.from_dict({"platform": self.hook.platform, "request_id": request_id, "tier": tier})
+        try:
+            ref = JobRef.from_dict({"platform": self.hook.platform, "request_id": request_id, "tier": tier})
+        except SeedanceValidationError as exc:
+            raise AirflowFailException(str(exc)) from exc
         first: JobResult = self.hook.get_result(ref)
 
         def refresh() -> tuple[str, int | None]:

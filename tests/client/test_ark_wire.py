@@ -174,7 +174,7 @@ def test_get_dialect_picks_the_region_class() -> None:
 
 def test_submit_without_an_id_warns_that_a_job_may_exist(ark: respx.MockRouter, client: ClientFacade) -> None:
     ark.post(f"{BYTEPLUS}{TASKS}").respond(200, json={})
-    with pytest.raises(SeedanceProtocolError, match=r"no task id.*A job may exist"):
+    with pytest.raises(SeedanceAmbiguousSubmitError, match=r"no task id.*A job may exist"):
         client.submit(simple_request())
 
 
