@@ -179,8 +179,9 @@ class _SeedanceGenerationOperator(BaseOperator):
         (default: the connection extra ``preflight``, else True).
     :param local_base: Directory relative local paths are resolved against, and the one local
         files must lie in (default: the DAG folder, ``[core] dags_folder``).
-    :param staging_uri: ``gs://bucket/prefix/`` where local files are staged when the platform has
-        no file storage of its own (default: the connection extra ``staging_uri``).
+    :param staging_uri: ``gs://bucket/prefix/`` where local files are staged (content-addressed)
+        and signed (default: the connection extra ``staging_uri``); without one, local files go
+        to the platform's own storage where it has one (fal.ai).
     :param signed_url_lifetime: Lifetime of the signed URLs of gs:// and staged references
         (seconds or a timedelta; default 6 h, at most 7 days).
     :param gcp_conn_id: The Google Cloud connection that reads and signs gs:// references.
@@ -458,8 +459,9 @@ class _SeedanceGenerationOperator(BaseOperator):
             )
 
     def _reference_resolver(self, http: Any) -> Any:
-        """The resolver of this task's references: GCS from ``gcp_conn_id``, fal's own storage on
-        fal (at the connection's base URL when it is overridden, e.g. the emulator), else staging."""
+        """The resolver of this task's references: GCS from ``gcp_conn_id``; local files to the
+        staging prefix when one is named, else to fal's own storage on fal (at the connection's
+        base URL when it is overridden, e.g. the emulator)."""
         from airflow_provider_seedance.client.reference_storage import (
             DEFAULT_FAL_REST_URL,
             FalStorage,
@@ -489,6 +491,8 @@ class _SeedanceGenerationOperator(BaseOperator):
                     else None
                 ),
                 staging=GCSStaging.from_uri(staging_uri) if staging_uri else None,
+                # A staging prefix the user names wins over fal's CDN: private, signed, short-lived.
+                prefer_staging=bool(staging_uri),
             )
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from exc
