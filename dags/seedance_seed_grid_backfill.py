@@ -29,7 +29,8 @@ latest interval (today's run, with the default ``params``, within the budget gua
 
 Deployment settings come from the environment (read at parse time, no I/O):
 ``SEEDANCE_BUCKET``, ``SEEDANCE_GRID_PREFIX``, ``SEEDANCE_POOL``, ``SEEDANCE_POLL_INTERVAL``,
-``SEEDANCE_CONN_ID``, ``SEEDANCE_REVIEW_TIMEOUT_HOURS``, ``SEEDANCE_REVIEW_ON_TIMEOUT``.
+``SEEDANCE_CONN_ID``, ``SEEDANCE_REVIEW_TIMEOUT_HOURS``, ``SEEDANCE_REVIEW_ON_TIMEOUT``,
+``SEEDANCE_REFERENCES`` (the reference images, default ``gs://<bucket>/references``).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from airflow_provider_seedance.review.operators import (
 from airflow_provider_seedance.transfers.seedance_to_gcs import SeedanceToGCSOperator
 
 BUCKET = os.environ.get("SEEDANCE_BUCKET", "seedance-campaigns")
+REFERENCES = os.environ.get("SEEDANCE_REFERENCES", f"gs://{BUCKET}/references").rstrip("/")
 PREFIX = os.environ.get("SEEDANCE_GRID_PREFIX", "seed-grid").strip("/")
 POOL = os.environ.get("SEEDANCE_POOL", "seedance")
 POLL_INTERVAL = float(os.environ.get("SEEDANCE_POLL_INTERVAL", "15"))
@@ -206,7 +208,7 @@ def wants_review(params: dict[str, Any] | None = None) -> bool:
         ),
         "seeds": Param([11, 42], type="array", description="Seeds to try (integers)"),
         "aspect_ratios": Param(["16:9", "9:16"], type="array"),
-        "image_urls": Param(["https://assets.example.com/brand/product-hero.png"], type="array"),
+        "image_urls": Param([f"{REFERENCES}/brand.png"], type="array"),
         "resolution": Param("720p", enum=["480p", "720p"]),
         "duration": Param(5, type="integer", minimum=4, maximum=15),
         "tier": Param("fast", enum=["standard", "fast"]),

@@ -137,13 +137,20 @@ def _url_problem(field: str, index: int | None, url: object) -> str | None:
     """Return why ``url`` is not acceptable in media input ``field``, or None when it is.
 
     ``index`` is the item's 1-based position in a list input, None for a single-URL input
-    (``image_url``). The one URL check of every mode's media inputs.
+    (``image_url``). The one URL check of every mode's media inputs. Besides http(s) and
+    ``data:`` URLs it accepts the references :mod:`.references` resolves before a submit:
+    ``gs://bucket/object`` and local paths (which it checks against the allowed base); a
+    platform is only ever sent URLs (:func:`unresolved_references`).
     """
     item = f"item {index}" if index is not None else "the URL"
     kind = MEDIA_KINDS[field]
     if not isinstance(url, str) or not url.strip():
         return f"{item} must be a non-empty URL string"
-    bad = next((i for i, ch in enumerate(url) if _is_space_or_control(ch)), None)
+    local = "://" not in url and not url.startswith("data:")
+    # A local path may hold plain spaces ("Product Shots/hero.png"); a URL may not.
+    bad = next(
+        (i for i, ch in enumerate(url) if _is_space_or_control(ch) and not (local and ch == " ")), None
+    )
     if bad is not None:
         return (
             f"{item} contains whitespace or a control character ({url[bad]!r} at position {bad}); "
@@ -155,14 +162,47 @@ def _url_problem(field: str, index: int | None, url: object) -> str | None:
             return f"{item} is a data URI of type {mime or 'unknown'!r}; expected {_KIND_FORMATS[kind]}"
         return None
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return f"{item} must be an http(s) URL, got {url[:80]!r}"
-    last = parts.path.rsplit("/", 1)[-1]
+    scheme = parts.scheme.lower()
+    if scheme == "gs":
+        if not parts.netloc or not parts.path.strip("/"):
+            return f"{item} must be gs://bucket/object, got {url[:80]!r}"
+    elif ("://" in url or scheme in ("http", "https", "file", "ftp", "s3")) and (
+        scheme not in ("http", "https") or not parts.netloc
+    ):
+        return f"{item} must be an https:// URL, a gs://bucket/object or a local path, got {url[:80]!r}"
+    # Anything else is a local path; :mod:`.references` resolves it against the allowed base.
+    last = parts.path.rsplit("/", 1)[-1] if scheme in ("http", "https", "gs") else url.rsplit("/", 1)[-1]
     if "." in last:
         ext = last.rsplit(".", 1)[-1].lower()
         if ext in _KNOWN_MEDIA_EXTENSIONS and ext not in _KIND_EXTENSIONS[kind]:
             return f"{item} has format .{ext}; supported formats are {_KIND_FORMATS[kind]}"
     return None
+
+
+def is_resolved_url(url: str) -> bool:
+    """Whether ``url`` is something a platform fetches itself: an http(s) or ``data:`` URL (a
+    ``gs://`` reference or a local path must be resolved first, see :mod:`.references`)."""
+    return url.startswith("data:") or urlsplit(url).scheme.lower() in ("http", "https")
+
+
+def unresolved_references(request: SeedanceRequest) -> list[FieldError]:
+    """The media inputs of ``request`` that are ``gs://`` references or local paths: a platform
+    cannot fetch them, :func:`.references.prepare_references` turns them into URLs first."""
+    errors: list[FieldError] = []
+    for field, value in request.media_inputs().items():
+        items = [(None, value)] if isinstance(value, str) else list(enumerate(value, start=1))
+        for index, url in items:
+            if not is_resolved_url(url):
+                item = f"item {index}" if index is not None else "the URL"
+                errors.append(
+                    FieldError(
+                        field,
+                        f"{item} is a gs:// or local reference ({url[:80]!r}), not a URL the platform "
+                        "can fetch: resolve it first (the generation operators do, "
+                        "references.prepare_references)",
+                    )
+                )
+    return errors
 
 
 # -- the media checks of each mode ------------------------------------------------------------------
@@ -648,6 +688,7 @@ class RequestSummary(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    mode: str | None = None
     prompt: str | None = None
     resolution: str | None = None
     duration: str | None = None
@@ -656,8 +697,9 @@ class RequestSummary(BaseModel):
     seed: int | None = None
 
     @classmethod
-    def of(cls, request: ReferenceToVideoRequest) -> RequestSummary:
+    def of(cls, request: SeedanceRequest) -> RequestSummary:
         return cls(
+            mode=request.mode.value,
             prompt=request.prompt,
             resolution=request.resolution,
             duration=request.duration,
@@ -746,6 +788,10 @@ class JobOutput(BaseModel):
     estimated_cost_usd: float | None = None
     job: JobRef
     request: RequestSummary | None = None
+    #: The reference media as the user gave them, per input (never a signed URL).
+    references: dict[str, Any] | None = None
+    #: How each reference reached the platform (:meth:`.references.ResolvedReference.as_record`).
+    reference_media: list[dict[str, Any]] | None = None
 
     @classmethod
     def from_job(
@@ -754,8 +800,10 @@ class JobOutput(BaseModel):
         result: JobResult | None = None,
         *,
         status: OutputStatus,
-        request: ReferenceToVideoRequest | None = None,
+        request: SeedanceRequest | None = None,
         estimated_cost_usd: float | None = None,
+        references: Mapping[str, Any] | None = None,
+        reference_media: list[dict[str, Any]] | None = None,
     ) -> JobOutput:
         """The output for a job, its result (None while it runs), the request and its estimate."""
         return cls(
@@ -768,6 +816,8 @@ class JobOutput(BaseModel):
             estimated_cost_usd=round(estimated_cost_usd, 4) if estimated_cost_usd is not None else None,
             job=ref,
             request=RequestSummary.of(request) if request is not None else None,
+            references=dict(references) if references else None,
+            reference_media=list(reference_media) if reference_media else None,
         )
 
     def to_xcom(self) -> dict[str, Any]:
@@ -784,6 +834,9 @@ class JobOutput(BaseModel):
         }
         if self.request is not None:
             out["request"] = self.request.model_dump()
+        if self.references is not None:
+            out["references"] = self.references
+            out["reference_media"] = self.reference_media or []
         return out
 
     @classmethod
@@ -809,6 +862,10 @@ class JobOutput(BaseModel):
         }
         if not isinstance(fields.get("request"), Mapping):
             fields["request"] = None
+        if not isinstance(fields.get("references"), Mapping):
+            fields["references"] = None
+        if not isinstance(fields.get("reference_media"), list):
+            fields["reference_media"] = None
         try:
             return cls.model_validate(fields)
         except ValidationError as exc:

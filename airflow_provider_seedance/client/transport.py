@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import functools
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
         JobRef,
         JobResult,
         JobStatus,
-        ReferenceToVideoRequest,
+        SeedanceRequest,
     )
 
 T = TypeVar("T")
@@ -92,6 +92,7 @@ class _ClientBase:
         timeout: float = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         allow_fallbacks: bool = False,
+        model_overrides: Mapping[str, str] | None = None,
     ) -> None:
         if not api_key:
             raise SeedanceValidationError(
@@ -102,7 +103,9 @@ class _ClientBase:
                 ]
             )
         api_key = clean_api_key(api_key, "api_key")
-        self.dialect: Dialect = get_dialect(platform, base_url, allow_fallbacks=allow_fallbacks)
+        self.dialect: Dialect = get_dialect(
+            platform, base_url, allow_fallbacks=allow_fallbacks, model_overrides=model_overrides
+        )
         self.platform = platform
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
@@ -122,7 +125,7 @@ class _ClientBase:
             **self.dialect.auth_headers(self.__api_key),
         }
 
-    def check(self, request: ReferenceToVideoRequest) -> None:
+    def check(self, request: SeedanceRequest) -> None:
         """Raise :class:`SeedanceValidationError` for limits this platform adds to the shared model."""
         errors = self.dialect.check(request)
         if errors:
@@ -255,7 +258,7 @@ class SeedanceClient(_ClientBase):
                 return self._parse(op, _to_response(raw), parse)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
-    def submit(self, request: ReferenceToVideoRequest, *, checked: bool = False) -> JobRef:
+    def submit(self, request: SeedanceRequest, *, checked: bool = False) -> JobRef:
         """Submit a job once. Never re-sent after the request may have reached the server.
 
         ``checked=True`` skips :meth:`check` for a request the caller already checked on this client.
@@ -322,7 +325,7 @@ class AsyncSeedanceClient(_ClientBase):
                 return self._parse(op, _to_response(raw), parse)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
-    async def submit(self, request: ReferenceToVideoRequest, *, checked: bool = False) -> JobRef:
+    async def submit(self, request: SeedanceRequest, *, checked: bool = False) -> JobRef:
         """Submit a job once. Never re-sent after the request may have reached the server.
 
         ``checked=True`` skips :meth:`check` for a request the caller already checked on this client.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -32,9 +32,11 @@ from airflow_provider_seedance.client.models import (
     JobRef,
     JobResult,
     JobStatus,
-    ReferenceToVideoRequest,
+    Mode,
+    SeedanceRequest,
+    build_request,
 )
-from airflow_provider_seedance.client.platforms import DIALECTS
+from airflow_provider_seedance.client.platforms import DIALECTS, dialect_options
 from airflow_provider_seedance.client.retry import RetryPolicy
 from airflow_provider_seedance.client.transport import (
     DEFAULT_TIMEOUT,
@@ -63,6 +65,11 @@ class SeedanceConnectionConfig:
     #: fal.ai only: let fal reroute a failing request to an "equivalent" endpoint (off: a seed
     #: grid stays reproducible). The connection extra ``allow_fallbacks`` (a JSON bool).
     allow_fallbacks: bool = False
+    #: Model / endpoint ids replacing the dialect's defaults (extra ``model_overrides``; Ark).
+    model_overrides: Mapping[str, str] | None = None
+    #: Operator defaults from the extra: ``preflight`` reference media, ``staging_uri`` for local files.
+    preflight: bool | None = None
+    staging_uri: str | None = None
 
 
 def _base_url_from(conn: Connection) -> str | None:
@@ -105,6 +112,24 @@ def _extra_of(conn: Connection) -> dict[str, Any] | None:
     except (TypeError, ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
+
+
+_INVALID = object()
+
+
+def _optional_bool(value: Any) -> Any:
+    """A connection extra's boolean (``true``/``false`` as JSON or text), None when unset, else
+    :data:`_INVALID`."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    return _INVALID
 
 
 def _is_http_url(url: str) -> bool:
@@ -223,6 +248,19 @@ class SeedanceHook(BaseHook):
             errors.append(
                 FieldError(f"{prefix} host", f"must be an http(s) URL or a host name, got {conn.host!r}")
             )
+        options: dict[str, Any] = {}
+        try:
+            options = dialect_options(extra)
+        except SeedanceValidationError as exc:
+            errors.extend(
+                FieldError(f"connection {self.seedance_conn_id!r} {e.field}", e.message) for e in exc.errors
+            )
+        preflight = _optional_bool(extra.get("preflight"))
+        if preflight is _INVALID:
+            errors.append(
+                FieldError(f"connection {self.seedance_conn_id!r} extra.preflight", "must be true or false")
+            )
+        staging_uri = str(extra.get("staging_uri") or "").strip() or None
         if errors:
             raise SeedanceValidationError(errors)
         return SeedanceConnectionConfig(
@@ -231,6 +269,9 @@ class SeedanceHook(BaseHook):
             base_url=base_url,
             timeout=timeout,
             allow_fallbacks=allow_fallbacks,
+            model_overrides=options.get("model_overrides"),
+            preflight=preflight if isinstance(preflight, bool) else None,
+            staging_uri=staging_uri,
         )
 
     def _timeout_of(self, extra: dict[str, Any], prefix: str) -> tuple[float, FieldError | None]:
@@ -280,6 +321,7 @@ class SeedanceHook(BaseHook):
             "timeout": config.timeout,
             "retry": self.retry_policy,
             "allow_fallbacks": config.allow_fallbacks,
+            "model_overrides": config.model_overrides,
         }
 
     # -- clients -------------------------------------------------------------------------
@@ -319,16 +361,24 @@ class SeedanceHook(BaseHook):
         return httpx.Client(**http_client_kwargs(timeout), headers={"User-Agent": USER_AGENT})
 
     # -- operations (sync) ---------------------------------------------------------------
-    def build_request(self, **inputs: Any) -> ReferenceToVideoRequest:
-        """Validate inputs against the shared limits and this connection's platform. No HTTP.
+    def build_request(
+        self, mode: Mode | str = Mode.REFERENCE_TO_VIDEO, *, references_resolved: bool = True, **inputs: Any
+    ) -> SeedanceRequest:
+        """Validate ``mode``'s inputs against the shared limits and this connection's platform
+        (the mode and tier sold, the resolution). No HTTP.
 
         A request built here may be submitted with ``submit(request, checked=True)``.
+        ``references_resolved=False`` validates the references as the user gave them (gs://,
+        local paths), before :func:`~.client.references.prepare_references` resolves them;
+        such a request is for checking only, never for submitting.
         """
-        request = ReferenceToVideoRequest(**inputs)
-        self.client.check(request)
+        request = build_request(mode, **inputs)
+        errors = self.client.dialect.check(request, references_resolved=references_resolved)
+        if errors:
+            raise SeedanceValidationError(errors)
         return request
 
-    def submit(self, request: ReferenceToVideoRequest, *, checked: bool = False) -> JobRef:
+    def submit(self, request: SeedanceRequest, *, checked: bool = False) -> JobRef:
         """Submit once; ``checked=True`` when :meth:`build_request` already validated ``request``."""
         return self.client.submit(request, checked=checked)
 

@@ -37,7 +37,7 @@ from airflow_provider_seedance.client.errors import (
 from airflow_provider_seedance.ledger.budgets import Budget, normalize_campaign, parse_budgets
 
 if TYPE_CHECKING:
-    from airflow_provider_seedance.client.models import JobRef, ReferenceToVideoRequest
+    from airflow_provider_seedance.client.models import JobRef, SeedanceRequest
     from airflow_provider_seedance.client.pricing import CostEstimate
     from airflow_provider_seedance.ledger.store import Entry, Ledger, TaskIdentity
 
@@ -308,7 +308,7 @@ class LedgerGuard:
 
     # -- before the submit ---------------------------------------------------------------
     def reserve(
-        self, context: Mapping[str, Any], request: ReferenceToVideoRequest, estimate: CostEstimate
+        self, context: Mapping[str, Any], request: SeedanceRequest, estimate: CostEstimate
     ) -> Entry | None:
         """Reserve the estimate in every covering budget. Call only when about to submit a new job.
 
@@ -367,7 +367,7 @@ class LedgerGuard:
         return entry
 
     def before_send(
-        self, context: Mapping[str, Any], request: ReferenceToVideoRequest, estimate: CostEstimate
+        self, context: Mapping[str, Any], request: SeedanceRequest, estimate: CostEstimate
     ) -> None:
         """Right before the POST: mark the reservation as sending (re-reserve if it expired)."""
         if self._disabled:
@@ -475,7 +475,7 @@ class LedgerGuard:
 def guarded_submit(
     guard: LedgerGuard | None,
     context: Mapping[str, Any],
-    request: ReferenceToVideoRequest,
+    request: SeedanceRequest,
     estimate: CostEstimate,
     submit: Callable[[], JobRef],
 ) -> JobRef:

@@ -9,6 +9,7 @@ Holds the operator and its ``video=`` check; the streaming, verified download is
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from airflow_provider_seedance.client.gcs import (
     PLATFORM_KEY,
     REQUEST_ID_KEY,
     ArchiveResult,
+    GCSObject,
     GCSVideoArchiver,
     build_metadata,
 )
@@ -44,6 +46,19 @@ if TYPE_CHECKING:
 
     from airflow_provider_seedance.client.models import JobResult
     from airflow_provider_seedance.client.retry import RetryPolicy
+
+
+def _gcs_references(records: Sequence[Mapping[str, Any]]) -> list[GCSObject]:
+    """The gs:// objects among a job's reference records (the XCom result's ``reference_media``)."""
+    out = []
+    for record in records:
+        reference = record.get("reference") if isinstance(record, Mapping) else None
+        if isinstance(reference, str) and reference.startswith("gs://"):
+            try:
+                out.append(GCSObject.from_uri(reference))
+            except ValueError:
+                continue
+    return out
 
 
 class SeedanceToGCSOperator(BaseOperator):
@@ -137,6 +152,7 @@ class SeedanceToGCSOperator(BaseOperator):
         # Filled by execute() for OpenLineage.
         self._lineage_platform: str | None = None
         self._lineage_request_id: str | None = None
+        self._lineage_gcs_inputs: list[GCSObject] = []
         self._archived: ArchiveResult | None = None
 
     def _number_problems(self) -> list[FieldError | None]:
@@ -191,6 +207,7 @@ class SeedanceToGCSOperator(BaseOperator):
         source.policy = self._media_url_policy()
         self._lineage_platform = info["platform"]
         self._lineage_request_id = info["request_id"]
+        self._lineage_gcs_inputs = _gcs_references(info.get("reference_media") or [])
 
         archiver = GCSVideoArchiver(
             self.get_storage_client(),
@@ -247,6 +264,8 @@ class SeedanceToGCSOperator(BaseOperator):
             "seed": output.seed,
             "estimated_cost_usd": output.estimated_cost_usd,
             "request": output.request.model_dump() if output.request else {},
+            "references": output.references,
+            "reference_media": output.reference_media or [],
         }
         return source, info
 
@@ -285,6 +304,8 @@ class SeedanceToGCSOperator(BaseOperator):
             REQUEST_ID_KEY: info["request_id"],
             "seedance-tier": info.get("tier"),
             "seedance-seed": info.get("seed"),
+            "seedance-mode": request.get("mode"),
+            "seedance-references": json.dumps(info["references"]) if info.get("references") else None,
             "seedance-resolution": request.get("resolution"),
             "seedance-duration": request.get("duration"),
             "seedance-aspect-ratio": request.get("aspect_ratio"),
@@ -312,5 +333,7 @@ class SeedanceToGCSOperator(BaseOperator):
         inputs = [
             Dataset(namespace=f"seedance://{self._lineage_platform}", name=f"jobs/{self._lineage_request_id}")
         ]
+        for gcs in self._lineage_gcs_inputs:  # the job's gs:// references
+            inputs.append(Dataset(namespace=f"gs://{gcs.bucket}", name=gcs.name))
         outputs = [Dataset(namespace=f"gs://{self.bucket_name}", name=str(self.object_name))]
         return OperatorLineage(inputs=inputs, outputs=outputs)

@@ -271,6 +271,7 @@ def test_hook_test_connection(
 OPERATOR_INPUTS: dict[str, Any] = {
     "prompt": "A corgi surfs a wave at golden hour, styled like @Image1",
     "image_urls": ["https://cdn.example.com/brand/style.png"],
+    "preflight": False,  # a CDN that does not exist
     "duration": 5,
     "aspect_ratio": "16:9",
     "seed": 7,

@@ -62,7 +62,7 @@ def test_marketing_daily_structure(dagbag) -> None:
     dag = dagbag.dags["seedance_marketing_daily"]
     assert dag.timetable.expression == "0 0 * * *"
     assert dag.catchup is False
-    assert set(dag.task_ids) == {"plan_channels", "render", "archive"}
+    assert set(dag.task_ids) == {"plan_channels", "render", "archive", "product_loop", "archive_loop"}
     render, archive = dag.get_task("render"), dag.get_task("archive")
     assert render.partial_kwargs["pool"] == "seedance"
     assert render.partial_kwargs["deferrable"] is True
@@ -77,7 +77,18 @@ def test_marketing_daily_structure(dagbag) -> None:
     assert [c["aspect_ratio"] for c in params["channels"]] == ["16:9", "9:16", "1:1"]
     assert "@Image1" in params["prompt"]
     assert params["bucket"] == "seedance-campaigns"
-    assert all(url.startswith("https://") for url in params["image_urls"])
+    # A private GCS object and a file next to the DAG, both resolved before the submit.
+    assert params["image_urls"] == ["gs://seedance-campaigns/references/brand.png", "assets/logo.png"]
+    assert (DAGS / "assets" / "logo.png").is_file()
+    loop = dag.get_task("product_loop")
+    assert loop.operator_name == "SeedanceImageToVideoOperator"
+    assert (loop.image_url, loop.end_image_url, loop.duration) == (
+        "{{ params.product_photo }}",
+        "{{ params.product_photo }}",
+        5,
+    )
+    assert params["product_photo"] == "gs://seedance-campaigns/references/brand.png"
+    assert dag.get_task("archive_loop").upstream_task_ids == {"product_loop"}
 
 
 def test_seed_grid_structure(dagbag) -> None:

@@ -39,12 +39,12 @@ DAG = textwrap.dedent(
     import pendulum
     from airflow.sdk import dag
 
-    from tests.ledger.ledgered_operator import LedgeredReferenceToVideoOperator
+    from airflow_provider_seedance.operators.seedance import SeedanceReferenceToVideoOperator
 
 
     @dag(dag_id="capped_grid_distributed", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"))
     def capped_grid_distributed():
-        LedgeredReferenceToVideoOperator.partial(
+        SeedanceReferenceToVideoOperator.partial(
             task_id="render",
             prompt="A red kite over green hills",
             duration=5,

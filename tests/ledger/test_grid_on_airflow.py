@@ -24,12 +24,12 @@ DAG = textwrap.dedent(
     import pendulum
     from airflow.sdk import dag
 
-    from tests.ledger.ledgered_operator import LedgeredReferenceToVideoOperator
+    from airflow_provider_seedance.operators.seedance import SeedanceReferenceToVideoOperator
 
 
     @dag(dag_id="capped_grid", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"))
     def capped_grid():
-        LedgeredReferenceToVideoOperator.partial(
+        SeedanceReferenceToVideoOperator.partial(
             task_id="render",
             prompt="A red kite over green hills",
             duration=5,

@@ -11,7 +11,7 @@ from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 from airflow_provider_seedance.emulator.testing import EmulatorHandle
 from airflow_provider_seedance.ledger.airflow import get_ledger
 from airflow_provider_seedance.ledger.store import RELEASED, SUCCEEDED, UNKNOWN
-from tests.ledger.ledgered_operator import LedgeredReferenceToVideoOperator
+from airflow_provider_seedance.operators.seedance import SeedanceReferenceToVideoOperator
 from tests.support.tasks import FakeTaskStateStore
 
 INPUTS: dict[str, Any] = {
@@ -55,8 +55,8 @@ def fal(
     return seedance_emulator
 
 
-def op(**overrides: Any) -> LedgeredReferenceToVideoOperator:
-    return LedgeredReferenceToVideoOperator(
+def op(**overrides: Any) -> SeedanceReferenceToVideoOperator:
+    return SeedanceReferenceToVideoOperator(
         **{"task_id": "render", "poll_interval": 0.1, "deferrable": False, **INPUTS, **overrides}
     )
 

@@ -38,6 +38,7 @@ from airflow_provider_seedance.client.models import (
     Mode,
     SeedanceRequest,
     VideoOutput,
+    unresolved_references,
 )
 from airflow_provider_seedance.client.platforms.cancel import CancelPlan, plan_cancel
 from airflow_provider_seedance.client.platforms.error_mapping import error_from_response, result_unavailable
@@ -205,12 +206,18 @@ class Dialect(ABC):
         """The headers that authenticate a request."""
         return {"Authorization": f"{self.auth_scheme} {api_key}"}
 
-    def check(self, request: SeedanceRequest) -> list[FieldError]:
+    def check(self, request: SeedanceRequest, *, references_resolved: bool = True) -> list[FieldError]:
         """Platform-specific limits beyond the shared model: the mode and tier must be sold
-        (:meth:`refusal`), then the resolution must be one sold for them."""
+        (:meth:`refusal`), then the resolution must be one sold for them; unless
+        ``references_resolved=False`` (the originals, before :mod:`..references` resolves them),
+        every media input must be a URL the platform can fetch (no gs:// nor local path)."""
         refused = self.refusal(request.mode, request.tier)
         if refused is not None:
             return [refused]
+        if references_resolved:
+            unresolved = unresolved_references(request)
+            if unresolved:
+                return unresolved
         tiers = self.catalog[request.mode]
         allowed = tiers[request.tier]
         if request.resolution not in allowed:
