@@ -7,6 +7,7 @@ runs, not prose.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -33,7 +34,13 @@ def test_submit_then_wait_survives_flaky_polls_and_pays_once(
         "AIRFLOW_HOME": str(tmp_path / "airflow"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLES),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW_CONN_SEEDANCE_DEFAULT": emu.connection_json("fal"),  # host = the emulator
+        # host = the emulator; the example's reference URLs are placeholders: no preflight
+        "AIRFLOW_CONN_SEEDANCE_DEFAULT": json.dumps(
+            {
+                **emu.connection_dict("fal"),
+                "extra": {**emu.connection_dict("fal")["extra"], "preflight": False},
+            }
+        ),
         "SEEDANCE_POLL_INTERVAL": "0.2",
     }
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=180)
