@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         uris = [stack.xcom(DAG_ID, run_id, "archive", i) for i in renders]
         for uri in uris:
             say(f"archived {uri}")
+        say(f"archived {stack.xcom(DAG_ID, run_id, 'archive_loop')} (the 5 s product loop, image-to-video)")
         local = home / "output" / uris[0].rsplit("/", 1)[-1]
         size = download(stack, uris[0], local)
         say(f"copied {uris[0]} to {local} ({size} bytes)")

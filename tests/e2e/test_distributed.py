@@ -151,6 +151,10 @@ def _wait_triggerer_jobs(stack: Stack, count: int, timeout: float = 90) -> None:
         time.sleep(0.3)
 
 
+#: The jobs of one marketing run (three channels and the product loop) and one two-take grid run.
+JOBS = 6
+
+
 def _submits(stack: Stack) -> int:
     return sum(len(stack.emulator.requests(route)) for route in SUBMIT_ROUTES)
 
@@ -183,11 +187,12 @@ def test_killed_triggerer_hands_its_triggers_over_and_every_job_completes_once(
         ),
     ]
 
-    # Wait until all five renders wait (deferred) in the triggerers.
+    # Wait until all six jobs wait (deferred) in the triggerers: the marketing DAG's three channel
+    # renders and its product loop, the grid's two takes.
     deadline = time.monotonic() + e2e_timeout(120)
     while True:
         held = _query(stack, "SELECT id, triggerer_id FROM trigger WHERE triggerer_id IS NOT NULL")
-        if len(held) == 5:
+        if len(held) == JOBS:
             break
         assert time.monotonic() < deadline, f"triggers never all assigned: {held}\n{stack.logs_tail()}"
         time.sleep(0.3)
@@ -213,24 +218,24 @@ def test_killed_triggerer_hands_its_triggers_over_and_every_job_completes_once(
     results = [stack.wait_for_run(dag_id, run_id, timeout=e2e_timeout(240)) for dag_id, run_id in runs]
     assert [r.state for r in results] == ["success", "success"], [r.task_instances for r in results]
 
-    # Every job ran exactly once: 5 submits, 5 distinct jobs, each render used its own.
-    assert _submits(stack) - submits_before == 5
+    # Every job ran exactly once: 6 submits, 6 distinct jobs, each render used its own.
+    assert _submits(stack) - submits_before == JOBS
     new_jobs = [j["request_id"] for j in stack.emulator.jobs()[jobs_before:]]
     request_ids = []
     for result in results:
-        renders = [t for t in result.task_instances if t["task_id"] == "render"]
+        renders = [t for t in result.task_instances if t["task_id"] in ("render", "product_loop")]
         for ti in renders:
             assert ti["try_number"] == 1
             request_ids.append(
-                stack.xcom(result.dag_id, result.run_id, "render", ti["map_index"])["request_id"]
+                stack.xcom(result.dag_id, result.run_id, ti["task_id"], ti["map_index"])["request_id"]
             )
     assert sorted(request_ids) == sorted(new_jobs)
-    assert len(set(request_ids)) == 5
+    assert len(set(request_ids)) == JOBS
 
     # And the archives hold the emulator's bytes.
     gcs = gcs_client(stack, monkeypatch)
     names = sorted(b.name for b in gcs.list_blobs("seedance-campaigns", prefix="dist/"))
-    assert len([n for n in names if n.endswith(".mp4")]) == 5
+    assert len([n for n in names if n.endswith(".mp4")]) == JOBS
     assert any(n.endswith("manifest.json") for n in names)
     clip = stack.xcom("seedance_marketing_daily", runs[0][1], "render", 0)
     uri = stack.xcom("seedance_marketing_daily", runs[0][1], "archive", 0)
