@@ -8,7 +8,21 @@ from typing import Any
 from airflow_provider_seedance.emulator import DEFAULT_API_KEY
 
 #: Fields that ``/_emulator/config`` may change at run time (the API key is fixed at start).
-MUTABLE_FIELDS = ("queue_seconds", "run_seconds", "video_ttl_seconds", "video_size_bytes", "manual_clock")
+MUTABLE_FIELDS = (
+    "queue_seconds",
+    "run_seconds",
+    "video_ttl_seconds",
+    "video_size_bytes",
+    "manual_clock",
+)
+#: The account limits of :mod:`.limits`, also changeable at run time (not command-line flags).
+LIMIT_FIELDS = (
+    "rate_limit_rps",
+    "rate_limit_burst",
+    "rate_limit_scope",
+    "ark_max_queued_tasks",
+    "fal_max_running",
+)
 
 
 @dataclass
@@ -19,7 +33,8 @@ class EmulatorConfig:
     emulator clock; ``manual_clock`` freezes that clock so only ``/_emulator/clock/advance`` moves
     it. ``video_ttl_seconds`` is the lifetime of each minted media URL. ``video_size_bytes`` pads
     every finished job's MP4 (with an MP4 ``free`` box) up to that many bytes; ``0`` serves the
-    small natural clip.
+    small natural clip. ``rate_limit_*``, ``ark_max_queued_tasks`` and ``fal_max_running`` are the
+    account limits of :mod:`.limits` (0: none).
     """
 
     api_key: str = DEFAULT_API_KEY
@@ -28,6 +43,11 @@ class EmulatorConfig:
     video_ttl_seconds: float = 24 * 3600.0
     video_size_bytes: int = 0
     manual_clock: bool = False
+    rate_limit_rps: float = 0.0
+    rate_limit_burst: int = 0
+    rate_limit_scope: str = "submit"
+    ark_max_queued_tasks: int = 0
+    fal_max_running: int = 0
 
     def public(self) -> dict[str, Any]:
         """The configuration without the API key (safe to return over HTTP)."""
@@ -39,12 +59,15 @@ class EmulatorConfig:
         """Apply a subset of :data:`MUTABLE_FIELDS`; raise ``ValueError`` on bad input."""
         types = {f.name: f.type for f in fields(self)}
         for name, value in changes.items():
-            if name not in MUTABLE_FIELDS:
+            if name not in MUTABLE_FIELDS and name not in LIMIT_FIELDS:
                 raise ValueError(f"unknown or immutable config field {name!r}")
             if value is None:
                 continue
             kind = types[name]
-            if kind == "bool":
+            if kind == "str":
+                if value not in ("submit", "all"):
+                    raise ValueError(f"{name} must be 'submit' or 'all'")
+            elif kind == "bool":
                 if not isinstance(value, bool):
                     raise ValueError(f"{name} must be a boolean")
             elif kind == "int":

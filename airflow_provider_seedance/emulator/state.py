@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_seedance.emulator.config import EmulatorConfig
 from airflow_provider_seedance.emulator.faults import Fault, FaultRegistry
+from airflow_provider_seedance.emulator.limits import AccountLimits
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -185,6 +186,7 @@ class EmulatorState:
         self.rng = random.Random(0x5EED)
         self._seq = 0
         self._submit_times: dict[str, list[float]] = {}
+        self.limits = AccountLimits()
 
     def add_initial_fault(self, fault: Fault) -> None:
         """Register a start-up fault (``--fault``); :meth:`reset` re-arms it."""
@@ -203,6 +205,7 @@ class EmulatorState:
         self.rng = random.Random(0x5EED)
         self._seq = 0
         self._submit_times.clear()
+        self.limits.reset()
 
     def now(self) -> float:
         return self.clock.now()
@@ -212,6 +215,7 @@ class EmulatorState:
         return self.rng.randint(0, 2**31 - 1)
 
     def add_job(self, job: Job) -> Job:
+        self.limits.admit(job, self)
         self.jobs[job.request_id] = job
         times = self._submit_times.setdefault(job.platform, [])
         job.seq = len(times)
