@@ -16,8 +16,8 @@ floor = (N - burst) / rate, the least wall time the limit allows.
 from __future__ import annotations
 
 import asyncio
-import logging
 import collections
+import logging
 import time
 from typing import Any
 
@@ -25,7 +25,7 @@ import httpx
 
 from benchmarks.common import BenchResult, Row
 
-RATE = 10.0
+RATE = 20.0
 
 
 class LegacyRetryPolicy:

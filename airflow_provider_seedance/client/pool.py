@@ -10,6 +10,12 @@ for every poll. :class:`ClientPool` hands every trigger of the same connection t
   connection gets a new client while the old one lives on only until its last user leaves;
 * ``keepalive_expiry`` longer than the poll interval and a bounded ``max_connections``, so the
   sockets open are about the pool size, not the number of jobs;
+* sharded: the connections are split over ``max_connections / shard_size`` httpx clients handed
+  out in turn, each behind a semaphore of its size. httpcore's pool scans all its connections and
+  all its waiting requests on every request and every response (with a syscall per idle
+  connection), so one pool of 64 connections with thousands of polls waiting spent most of the
+  triggerer's CPU there (profile in docs/benchmarks.md); small shards with a bounded queue keep
+  that scan short;
 * refcounted: :meth:`ClientPool.lease` acquires, leaving the block releases; the last release
   schedules a close after ``grace`` seconds (a trigger that ends while another starts keeps the
   warm connections), and :meth:`ClientPool.aclose` closes everything now.
@@ -32,18 +38,23 @@ import os
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from airflow_provider_seedance.client.transport import AsyncSeedanceClient
 
 log = logging.getLogger("airflow_provider_seedance.client")
 
 #: Idle seconds a pooled connection is kept: well past any poll interval (default 15 s) and past
 #: the adaptive poller's longest sleep (60 s), so a poll reuses the connection of the last one.
 DEFAULT_KEEPALIVE_EXPIRY = 90.0
-#: Connections per pooled client. One status call takes about a millisecond of server time, so 64
-#: connections answer far more polls per second than one triggerer core can make.
+#: Connections per pooled identity, over all shards. At 100 ms per status call 64 connections carry
+#: 640 polls per second (10,000 jobs at an average of one poll per 16 s).
 DEFAULT_MAX_CONNECTIONS = 64
+#: Connections per shard (one httpx client and its httpcore pool).
+DEFAULT_SHARD_SIZE = 2
 #: Seconds a client with no users stays open, for the next trigger of the same connection.
 DEFAULT_GRACE = 10.0
 
@@ -74,18 +85,58 @@ class PoolKey:
         return cls(platform, base_url.rstrip("/"), key_digest(api_key), float(timeout), http2)
 
 
+class BoundedTransport(httpx.AsyncBaseTransport):
+    """At most ``limit`` requests inside ``inner`` at once; the others wait on a semaphore (O(1)).
+
+    Each response body is read (raw) before the slot is freed: meant for the small JSON answers
+    of the platforms' APIs, never for streaming a video.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, limit: int) -> None:
+        self._inner = inner
+        self._slots = asyncio.Semaphore(limit)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        async with self._slots:
+            response = await self._inner.handle_async_request(request)
+            try:
+                content = b"".join([chunk async for chunk in response.aiter_raw()])
+            finally:
+                await response.aclose()
+        return httpx.Response(
+            response.status_code, headers=response.headers, content=content, extensions=response.extensions
+        )
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 @dataclass
 class _Entry:
-    client: httpx.AsyncClient
+    clients: list[httpx.AsyncClient]
     users: int = 0
+    turn: int = 0
     close_timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+
+    @property
+    def is_closed(self) -> bool:
+        return any(client.is_closed for client in self.clients)
+
+    def next_client(self) -> httpx.AsyncClient:
+        self.turn = (self.turn + 1) % len(self.clients)
+        return self.clients[self.turn]
+
+    async def aclose(self) -> None:
+        for client in self.clients:
+            await client.aclose()
 
 
 class ClientPool:
     """Shared, refcounted ``httpx.AsyncClient`` objects for one event loop.
 
     :param keepalive_expiry: Idle seconds a connection is kept (make it longer than the poll).
-    :param max_connections: Bound on each client's connections (and keep-alive connections).
+    :param max_connections: Bound on the connections of one identity (over its shards).
+    :param shard_size: Connections per shard (one httpx client each).
     :param grace: Seconds a client with no users stays open before it is closed.
     :param http2: Offer HTTP/2 (needs the ``h2`` package). Off by default: see docs/benchmarks.md.
     :param client_kwargs: Extra keyword arguments for every ``httpx.AsyncClient`` (tests).
@@ -96,16 +147,18 @@ class ClientPool:
         *,
         keepalive_expiry: float = DEFAULT_KEEPALIVE_EXPIRY,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        shard_size: int = DEFAULT_SHARD_SIZE,
         grace: float = DEFAULT_GRACE,
         http2: bool = False,
         client_kwargs: dict[str, Any] | None = None,
     ) -> None:
-        if max_connections < 1:
-            raise ValueError("max_connections must be at least 1")
+        if max_connections < 1 or shard_size < 1:
+            raise ValueError("max_connections and shard_size must be at least 1")
         if keepalive_expiry < 0 or grace < 0:
             raise ValueError("keepalive_expiry and grace must not be negative")
         self.keepalive_expiry = keepalive_expiry
         self.max_connections = max_connections
+        self.shard_size = min(shard_size, max_connections)
         self.grace = grace
         self.http2 = http2
         self._client_kwargs = dict(client_kwargs or {})
@@ -123,24 +176,27 @@ class ClientPool:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def _new_client(self, key: PoolKey) -> httpx.AsyncClient:
+    def _new_entry(self, key: PoolKey) -> _Entry:
         from airflow_provider_seedance.client.transport import http_client_kwargs
 
-        limits = httpx.Limits(
-            max_connections=self.max_connections,
-            max_keepalive_connections=self.max_connections,
-            keepalive_expiry=self.keepalive_expiry,
-        )
-        kwargs: dict[str, Any] = {**http_client_kwargs(key.timeout), "limits": limits, **self._client_kwargs}
-        if key.http2:
-            kwargs["http2"] = True
+        kwargs: dict[str, Any] = {**http_client_kwargs(key.timeout), **self._client_kwargs}
+        verify = kwargs.pop("verify")
+        clients = []
+        for _ in range(max(1, self.max_connections // self.shard_size)):
+            limits = httpx.Limits(
+                max_connections=self.shard_size,
+                max_keepalive_connections=self.shard_size,
+                keepalive_expiry=self.keepalive_expiry,
+            )
+            inner = httpx.AsyncHTTPTransport(verify=verify, limits=limits, http2=key.http2)
+            clients.append(httpx.AsyncClient(transport=BoundedTransport(inner, self.shard_size), **kwargs))
         self.created += 1
-        return httpx.AsyncClient(**kwargs)
+        return _Entry(clients)
 
     def acquire(
         self, *, platform: str, base_url: str, api_key: str, timeout: float, http2: bool | None = None
     ) -> tuple[PoolKey, httpx.AsyncClient]:
-        """Take a user reference on the client for this identity (made if needed); pair with :meth:`release`."""
+        """Take a user reference on this identity's client (made if needed); pair with :meth:`release`."""
         key = PoolKey.of(
             platform=platform,
             base_url=base_url,
@@ -149,14 +205,14 @@ class ClientPool:
             http2=self.http2 if http2 is None else http2,
         )
         entry = self._entries.get(key)
-        if entry is None or entry.client.is_closed:
-            entry = self._entries[key] = _Entry(self._new_client(key))
+        if entry is None or entry.is_closed:
+            entry = self._entries[key] = self._new_entry(key)
             log.debug("new pooled HTTP client for %s %s (key %s)", key.platform, key.base_url, key.key_digest)
         if entry.close_timer is not None:
             entry.close_timer.cancel()
             entry.close_timer = None
         entry.users += 1
-        return key, entry.client
+        return key, entry.next_client()
 
     def release(self, key: PoolKey) -> None:
         """Drop one user reference; the last one closes the client after the grace period."""
@@ -176,7 +232,7 @@ class ClientPool:
         if entry.users or self._entries.get(key) is not entry:
             return
         del self._entries[key]
-        task = asyncio.get_running_loop().create_task(entry.client.aclose())
+        task = asyncio.get_running_loop().create_task(entry.aclose())
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
@@ -199,7 +255,7 @@ class ClientPool:
         for entry in entries:
             if entry.close_timer is not None:
                 entry.close_timer.cancel()
-            await entry.client.aclose()
+            await entry.aclose()
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
 
@@ -214,3 +270,32 @@ def pool_for_running_loop() -> ClientPool:
     if pool is None:
         pool = _POOLS[loop] = ClientPool()
     return pool
+
+
+@contextlib.asynccontextmanager
+async def pooled_async_client(
+    *,
+    api_key: str,
+    platform: str = "fal",
+    base_url: str | None = None,
+    timeout: float | None = None,
+    pool: ClientPool | None = None,
+    **kwargs: Any,
+) -> AsyncIterator[AsyncSeedanceClient]:
+    """An :class:`AsyncSeedanceClient` over the running loop's shared HTTP client, for the block.
+
+    Takes the keyword arguments of ``AsyncSeedanceClient`` (the hook's ``_client_kwargs``); the
+    HTTP client is leased from ``pool`` (default :func:`pool_for_running_loop`) and released
+    when the block ends, never closed by the Seedance client.
+    """
+    from airflow_provider_seedance.client.transport import DEFAULT_TIMEOUT, AsyncSeedanceClient
+
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+    if pool is None:
+        pool = pool_for_running_loop()
+    async with pool.lease(
+        platform=platform, base_url=base_url or "(default)", api_key=api_key, timeout=timeout
+    ) as http:
+        yield AsyncSeedanceClient(
+            api_key=api_key, platform=platform, base_url=base_url, timeout=timeout, http_client=http, **kwargs
+        )
