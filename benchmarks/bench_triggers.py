@@ -54,7 +54,7 @@ def _ours_class() -> type:
     from airflow_provider_seedance.client.events import JobEvent
     from airflow_provider_seedance.client.models import JobRef
     from airflow_provider_seedance.client.polling import SCALE_SCHEDULE, Poller, wait_async
-    from airflow_provider_seedance.client.pool import pooled_async_client
+    from airflow_provider_seedance.client.pool import cached_config, pooled_async_client
     from airflow_provider_seedance.hooks.seedance import SeedanceHook
     from airflow_provider_seedance.triggers.seedance import SeedanceJobTrigger
 
@@ -62,7 +62,8 @@ def _ours_class() -> type:
         @asynccontextmanager
         async def async_client(self) -> AsyncIterator[Any]:  # type: ignore[override]
             # the proposed hooks/seedance.py SeedanceHook.async_client body
-            async with pooled_async_client(**self._client_kwargs(await self.aget_config())) as client:
+            config = await cached_config(self.seedance_conn_id, self.aget_config)
+            async with pooled_async_client(**self._client_kwargs(config)) as client:
                 yield client
 
     class PooledTrigger(SeedanceJobTrigger):
@@ -240,6 +241,7 @@ def worker(argv: list[str]) -> None:
     stats = httpx.get(stats_url).json()
     polls = stats["status_requests"]
     report.update(
+        load_average_1min=round(os.getloadavg()[0], 2),  # other work on the machine (shared cores)
         wall_seconds=round(wall, 1),
         cpu_seconds=round(cpu, 2),
         cores=round(cpu / wall, 3),

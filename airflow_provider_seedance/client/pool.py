@@ -36,9 +36,9 @@ import hmac
 import logging
 import os
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from airflow_provider_seedance.client.transport import AsyncSeedanceClient
 
 log = logging.getLogger("airflow_provider_seedance.client")
+T = TypeVar("T")
 
 #: Idle seconds a pooled connection is kept: well past any poll interval (default 15 s) and past
 #: the adaptive poller's longest sleep (60 s), so a poll reuses the connection of the last one.
@@ -299,3 +300,56 @@ async def pooled_async_client(
         yield AsyncSeedanceClient(
             api_key=api_key, platform=platform, base_url=base_url, timeout=timeout, http_client=http, **kwargs
         )
+
+
+#: Seconds a connection read is reused by the triggers of the same loop. A rotated key or an
+#: edited connection is picked up by the trigger runs that start after that.
+DEFAULT_CONFIG_TTL = 30.0
+
+
+class ConfigCache:
+    """Single-flight, short-lived cache of connection reads, per event loop.
+
+    A triggerer that picks up 10,000 triggers of one connection would otherwise read it 10,000
+    times, each through Airflow's ``sync_to_async`` connection lookup (one thread, serialized):
+    tens of seconds before the last trigger's first poll. Concurrent readers of one ``conn_id``
+    await the same read; a failed read is not kept.
+    """
+
+    def __init__(self, ttl: float = DEFAULT_CONFIG_TTL) -> None:
+        self.ttl = ttl
+        self._reads: dict[str, tuple[float, asyncio.Future[Any]]] = {}
+        self.loads = 0
+
+    async def get(self, conn_id: str, load: Callable[[], Awaitable[T]]) -> T:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        entry = self._reads.get(conn_id)
+        if entry is not None:
+            started, read = entry
+            stale = now - started > self.ttl
+            failed = read.done() and (read.cancelled() or read.exception() is not None)
+            if stale or failed:
+                entry = None
+        if entry is None:
+            self.loads += 1
+
+            async def call() -> T:
+                return await load()
+
+            read = loop.create_task(call())
+            self._reads[conn_id] = (now, read)
+        result: T = await asyncio.shield(read)
+        return result
+
+
+_CONFIGS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ConfigCache] = weakref.WeakKeyDictionary()
+
+
+async def cached_config(conn_id: str, load: Callable[[], Awaitable[T]]) -> T:
+    """``await load()`` for ``conn_id``, shared by the running loop's readers for ``DEFAULT_CONFIG_TTL`` s."""
+    loop = asyncio.get_running_loop()
+    cache = _CONFIGS.get(loop)
+    if cache is None:
+        cache = _CONFIGS[loop] = ConfigCache()
+    return await cache.get(conn_id, load)

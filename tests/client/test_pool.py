@@ -137,3 +137,28 @@ async def test_many_concurrent_polls_share_a_bounded_number_of_connections(
     connections = [c for client in entry.clients for c in client._transport._inner._pool.connections]  # type: ignore[attr-defined]
     assert 1 <= len(connections) <= 4
     await pool.aclose()
+
+
+async def test_connection_reads_are_shared_while_fresh_and_failures_are_not_kept() -> None:
+    from airflow_provider_seedance.client.pool import ConfigCache
+
+    cache = ConfigCache(ttl=0.2)
+    reads: list[int] = []
+
+    async def load() -> str:
+        reads.append(1)
+        await asyncio.sleep(0.01)
+        return f"config {len(reads)}"
+
+    results = await asyncio.gather(*(cache.get("seedance_default", load) for _ in range(50)))
+    assert set(results) == {"config 1"}
+    assert len(reads) == 1  # single flight
+    await asyncio.sleep(0.25)
+    assert await cache.get("seedance_default", load) == "config 2"  # stale: read again (a rotated key)
+
+    async def broken() -> str:
+        raise RuntimeError("no such connection")
+
+    with pytest.raises(RuntimeError):
+        await cache.get("other", broken)
+    assert await cache.get("other", load) == "config 3"
