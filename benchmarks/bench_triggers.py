@@ -41,6 +41,8 @@ import httpx
 from benchmarks.common import BenchResult, Row, child_env, cpu_seconds, peak_rss_kb, reset_peak_rss, run_json
 
 OURS = "ours"
+#: ours, also told when each job was submitted and the minimal duration of its kind (20 s here)
+OURS_TYPICAL = "ours+typical"
 TODAY = "today"
 POLL = 10.0
 QUEUE_RANGE = (0.0, 10.0)
@@ -67,6 +69,10 @@ def _ours_class() -> type:
                 yield client
 
     class PooledTrigger(SeedanceJobTrigger):
+        #: ``ours+typical``: the submit time and the kind's minimal duration (proposed trigger kwargs)
+        submitted_at: float | None = None
+        minimal_seconds: float | None = None
+
         def _hook(self) -> SeedanceHook:
             return PooledHook(seedance_conn_id=self.seedance_conn_id)
 
@@ -78,6 +84,8 @@ def _ours_class() -> type:
                 poll_interval=self.poll_interval,
                 max_consecutive_errors=self.max_consecutive_errors,
                 log=self.log,
+                started_at=self.submitted_at,
+                expected_seconds=self.minimal_seconds,
                 **SCALE_SCHEDULE,
             )
             async with self._hook().async_client() as client:
@@ -116,9 +124,20 @@ class _FalClientTrigger:
         yield _Event()
 
 
-def _make_trigger(variant: str, job: dict[str, str], end_time: float, poll_interval: float) -> Any:
-    if variant == OURS:
-        return _ours_class()(job=job, end_time=end_time, poll_interval=poll_interval)
+def _make_trigger(
+    variant: str,
+    job: dict[str, str],
+    end_time: float,
+    poll_interval: float,
+    *,
+    submitted_at: float | None = None,
+    minimal_seconds: float | None = None,
+) -> Any:
+    if variant in (OURS, OURS_TYPICAL):
+        trigger = _ours_class()(job=job, end_time=end_time, poll_interval=poll_interval)
+        if variant == OURS_TYPICAL:
+            trigger.submitted_at, trigger.minimal_seconds = submitted_at, minimal_seconds
+        return trigger
     if variant == TODAY:
         from airflow_provider_seedance.triggers.seedance import SeedanceJobTrigger
 
@@ -220,7 +239,10 @@ def worker(argv: list[str]) -> None:
         queue_end = t0 + rng.uniform(*args.queue)
         finish = t0 + rng.uniform(max(args.finish[0], queue_end - t0), args.finish[1])
         ref = {"platform": "fal", "request_id": job_id(i, queue_end, finish)}
-        triggers.append((_make_trigger(args.variant, ref, end_time, args.poll), finish))
+        trigger = _make_trigger(
+            args.variant, ref, end_time, args.poll, submitted_at=t0, minimal_seconds=args.finish[0]
+        )
+        triggers.append((trigger, finish))
     stats_url = args.server.rstrip("/") + "/_stats"
     httpx.post(stats_url).raise_for_status()
     time.sleep(max(0.0, t0 - time.time()))
