@@ -18,7 +18,8 @@ asked otherwise. A triggerer waiting for thousands of jobs wants :data:`SCALE_SC
 * ``jitter``: every sleep times U(1 - j, 1 + j), so triggers deferred together drift apart
   instead of polling in one burst per interval;
 * ``first_poll_phase``: the first status call after U(0, 1) x ``poll_interval`` (a triggerer
-  that picks up 10,000 triggers at once spreads them over one interval);
+  that picks up 10,000 triggers at once spreads them over one interval), after the adaptive
+  delay when a minimal duration is known (no early polls that cannot see an end);
 * ``adaptive``: sleep longer (up to ``max_interval``) while what the platform said rules out an
   early end: a queue position that drains at the observed rate, a progress percentage over the
   time the job has been running, or a minimal duration (``expected_seconds`` since
@@ -175,8 +176,11 @@ class Poller:
 
     def _steps(self) -> Generator[Fetch | Sleep, PollReply, JobEvent]:
         if self.first_poll_phase:
+            # after what rules out an early end (a minimal duration), spread over one interval
             now = self.clock()
-            yield Sleep(max(0.0, min(self.rng.uniform(0, self.poll_interval), self.end_time - now)))
+            known = self.informed_delay(now) if self.adaptive else 0.0
+            phase = known + self.rng.uniform(0, self.poll_interval)
+            yield Sleep(max(0.0, min(phase, self.end_time - now)))
         while True:
             if self.timed_out(self.clock()):
                 return self.timeout_event()

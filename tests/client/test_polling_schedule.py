@@ -148,3 +148,21 @@ def test_progress_and_a_minimal_duration_cut_the_calls_of_a_long_job() -> None:
     with_minimum = [simulate(SimulatedJob(900.0), seed=s, schedule=minimal)[0] for s in range(20)]
     assert max(with_progress) < 0.6 * fixed
     assert max(with_minimum) < 0.6 * fixed
+
+
+def test_a_known_minimal_duration_moves_the_phased_first_poll_past_it() -> None:
+    clock = Clock()
+    poller = Poller(
+        ref=REF,
+        end_time=1e12,
+        poll_interval=10.0,
+        first_poll_phase=True,
+        adaptive=True,
+        started_at=0.0,
+        expected_seconds=20.0,
+        clock=clock,
+        rng=random.Random(3),
+    )
+    step = poller.step()
+    assert isinstance(step, Sleep)
+    assert 18.0 <= step.seconds <= 28.0
