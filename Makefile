@@ -5,13 +5,18 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: setup demo test lint typecheck pytest lock bench chaos
+.PHONY: setup demo demo-grid test lint typecheck pytest lock bench chaos docs dist
 
 setup:
 	./scripts/bootstrap.sh
 
 demo: setup
 	$(PY) scripts/demo.py $(DEMO_ARGS)
+
+# A small seed grid: contact sheet in .demo/output/, the review step, the published take.
+# DEMO_ARGS=--keep-running leaves the UI up so you choose the take yourself.
+demo-grid: setup
+	$(PY) scripts/demo_grid.py $(DEMO_ARGS)
 
 lint: setup
 	.venv/bin/ruff check .
@@ -35,9 +40,17 @@ chaos: setup
 	./scripts/run_pytest.sh -m e2e -q tests/e2e/test_chaos.py tests/e2e/test_distributed.py \
 	  "tests/e2e/test_local_stack.py::test_killed_worker_retry_reconnects_to_the_submitted_job" $(PYTEST_ARGS)
 
+# The documentation site (warnings are errors) into docs/_build/html; tests/docs builds it too.
+docs: setup
+	./scripts/build_docs.sh
+
+# sdist + wheel into dist/, checked by twine; tests/test_release.py installs the wheel alone.
+dist: setup
+	rm -rf dist && $(PY) -m build --no-isolation --outdir dist . && $(PY) -m twine check --strict dist/*
+
 bench: setup
 	$(PY) -m benchmarks
 
 lock:
-	.tools/bin/uv pip compile pyproject.toml --extra test --extra e2e --python-version 3.11 \
+	.tools/bin/uv pip compile pyproject.toml --extra test --extra e2e --extra ledger --extra docs --python-version 3.11 \
 	  --python-platform x86_64-unknown-linux-gnu -q -o requirements/lock.txt

@@ -75,7 +75,10 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "Seedance",
-                "python-modules": ["airflow_provider_seedance.operators.seedance"],
+                "python-modules": [
+                    "airflow_provider_seedance.operators.seedance",
+                    "airflow_provider_seedance.operators.ledger",
+                ],
             }
         ],
         "sensors": [
@@ -94,7 +97,10 @@ def get_provider_info() -> dict[str, Any]:
                 "python-module": "airflow_provider_seedance.transfers.seedance_to_gcs",
             }
         ],
-        "extra-links": ["airflow_provider_seedance.operators.seedance.SeedanceJobLink"],
+        "extra-links": [
+            "airflow_provider_seedance.operators.seedance.SeedanceJobLink",
+            "airflow_provider_seedance.review.links.SeedanceArchivedVideoLink",
+        ],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_seedance.hooks.seedance.SeedanceHook",

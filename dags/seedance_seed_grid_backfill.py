@@ -8,6 +8,16 @@
 3. ``archive`` stores every take as ``gs://<bucket>/<prefix>/<ds>/<prompt#>-<ratio>-seed<seed>.mp4``.
 4. ``write_manifest`` writes ``gs://<bucket>/<prefix>/<ds>/manifest.json``: one entry per take
    (prompt, seed, aspect ratio, gs:// URI, estimated cost, request id) for the team to choose.
+5. ``wants_review`` (param ``review``, default true) skips steps 6-8 for runs nobody reviews
+   (e.g. a long backfill: review the dates you care about by clearing their ``wants_review``).
+6. ``contact_sheet`` writes a poster per take and paged contact sheets beside the manifest
+   (see the DAG run's "Takes" tab in the Airflow UI).
+7. ``review`` asks a person (Airflow's "Required actions") to choose one take. Nobody answered
+   within ``SEEDANCE_REVIEW_TIMEOUT_HOURS`` (default 72) -> the task fails, or is skipped with
+   ``SEEDANCE_REVIEW_ON_TIMEOUT=skip``; nothing is chosen for the reviewer.
+8. ``publish`` copies the chosen take to ``gs://<bucket>/published/<prefix>/<ds>/...`` exactly
+   once, with the choice in its metadata, and updates the Asset
+   ``gs://<bucket>/published/<prefix>/`` (schedule downstream DAGs on ``PUBLISHED_ASSET``).
 
 Object names include ``{{ ds }}``, so backfilling a date range gives one set of takes per date::
 
@@ -19,7 +29,8 @@ latest interval (today's run, with the default ``params``, within the budget gua
 
 Deployment settings come from the environment (read at parse time, no I/O):
 ``SEEDANCE_BUCKET``, ``SEEDANCE_GRID_PREFIX``, ``SEEDANCE_POOL``, ``SEEDANCE_POLL_INTERVAL``,
-``SEEDANCE_CONN_ID``.
+``SEEDANCE_CONN_ID``, ``SEEDANCE_REVIEW_TIMEOUT_HOURS``, ``SEEDANCE_REVIEW_ON_TIMEOUT``,
+``SEEDANCE_REFERENCES`` (the reference images, default ``gs://<bucket>/references``).
 """
 
 from __future__ import annotations
@@ -33,19 +44,29 @@ from typing import Any
 from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, task
 
 from airflow_provider_seedance.operators.seedance import SeedanceReferenceToVideoOperator
+from airflow_provider_seedance.review.operators import (
+    SeedanceContactSheetOperator,
+    SeedancePublishTakeOperator,
+    SeedanceTakeReviewOperator,
+)
 from airflow_provider_seedance.transfers.seedance_to_gcs import SeedanceToGCSOperator
 
 BUCKET = os.environ.get("SEEDANCE_BUCKET", "seedance-campaigns")
+REFERENCES = os.environ.get("SEEDANCE_REFERENCES", f"gs://{BUCKET}/references").rstrip("/")
 PREFIX = os.environ.get("SEEDANCE_GRID_PREFIX", "seed-grid").strip("/")
 POOL = os.environ.get("SEEDANCE_POOL", "seedance")
 POLL_INTERVAL = float(os.environ.get("SEEDANCE_POLL_INTERVAL", "15"))
 CONN_ID = os.environ.get("SEEDANCE_CONN_ID", "seedance_default")
+REVIEW_TIMEOUT = timedelta(hours=float(os.environ.get("SEEDANCE_REVIEW_TIMEOUT_HOURS", "72")))
+REVIEW_ON_TIMEOUT = os.environ.get("SEEDANCE_REVIEW_ON_TIMEOUT", "fail")
 
 #: Every day at midnight UTC. ``run_immediately=timedelta(0)`` and no ``start_date``: unpausing
 #: the DAG does not start (and pay for) a run at once; the first one starts at the next midnight.
 DAILY = CronTriggerTimetable("@daily", timezone="UTC", run_immediately=timedelta(0))
 
 GRID_ASSET = Asset(f"gs://{BUCKET}/{PREFIX}/")
+#: Updated when a reviewer's chosen take is published; its event's ``extra`` names the take.
+PUBLISHED_ASSET = Asset(f"gs://{BUCKET}/published/{PREFIX}/")
 MANIFEST_NAME = "manifest.json"
 
 
@@ -91,6 +112,7 @@ def plan_grid(
             {"inputs": inputs, "object_name": f"{prefix}/{ds}/{name}", "estimated_cost_usd": estimate.usd}
         )
         print(f"take {name}: at most ${estimate.usd:.4f}")
+    # [START howto_budget_guard_grid]
     limit = float(params["max_total_cost_usd"])
     print(f"grid of {len(takes)} takes on {platform}: estimated at most ${total:.2f} (limit ${limit:.2f})")
     if not takes:
@@ -100,6 +122,7 @@ def plan_grid(
             f"The grid's estimated cost ${total:.2f} is above max_total_cost_usd=${limit:.2f}; "
             "nothing was submitted. Shrink the grid or raise the limit."
         )
+    # [END howto_budget_guard_grid]
     return takes
 
 
@@ -158,9 +181,17 @@ def write_manifest(
     return uri
 
 
+@task.short_circuit
+def wants_review(params: dict[str, Any] | None = None) -> bool:
+    """Go on to the contact sheet and the reviewer's choice unless ``params.review`` is false."""
+    assert params is not None
+    return bool(params.get("review", True))
+
+
 @dag(
     dag_id="seedance_seed_grid_backfill",
-    description="Prompts x seeds x aspect ratios with Seedance 2.0 (fast tier), archived with a manifest",
+    description="Prompts x seeds x aspect ratios with Seedance 2.0 (fast tier): archive, contact sheet, "
+    "a reviewer's choice, publish",
     schedule=DAILY,
     catchup=False,
     max_active_runs=2,
@@ -177,7 +208,7 @@ def write_manifest(
         ),
         "seeds": Param([11, 42], type="array", description="Seeds to try (integers)"),
         "aspect_ratios": Param(["16:9", "9:16"], type="array"),
-        "image_urls": Param(["https://assets.example.com/brand/product-hero.png"], type="array"),
+        "image_urls": Param([f"{REFERENCES}/brand.png"], type="array"),
         "resolution": Param("720p", enum=["480p", "720p"]),
         "duration": Param(5, type="integer", minimum=4, maximum=15),
         "tier": Param("fast", enum=["standard", "fast"]),
@@ -186,6 +217,9 @@ def write_manifest(
         ),
         "bucket": Param(BUCKET, type="string"),
         "prefix": Param(PREFIX, type="string"),
+        "review": Param(
+            True, type="boolean", description="Contact sheet, a reviewer's choice and publishing"
+        ),
     },
     doc_md=__doc__,
 )
@@ -203,7 +237,19 @@ def seedance_seed_grid_backfill() -> None:
         bucket_name="{{ params.bucket }}",
         seedance_conn_id=CONN_ID,
     ).expand_kwargs(clips.output.zip(takes).map(archive_kwargs))
-    write_manifest(takes, clips.output, uris.output)
+    manifest = write_manifest(takes, clips.output, uris.output)
+    sheet = SeedanceContactSheetOperator(task_id="contact_sheet", manifest_uri=manifest)
+    manifest >> wants_review() >> sheet
+    choice = SeedanceTakeReviewOperator(
+        task_id="review",
+        review=sheet.output,
+        response_timeout=REVIEW_TIMEOUT,
+        on_timeout=REVIEW_ON_TIMEOUT,
+        retries=0,  # a retry would ask the reviewer again
+    )
+    SeedancePublishTakeOperator(
+        task_id="publish", review=sheet.output, choice=choice.output, outlets=[PUBLISHED_ASSET]
+    )
 
 
 seedance_seed_grid_backfill()

@@ -17,3 +17,5 @@ fi
 export VIRTUAL_ENV=$PWD/.venv UV_COMPILE_BYTECODE=1
 .tools/bin/uv pip sync -q requirements/lock.txt
 .tools/bin/uv pip install -q --no-deps -e .
+# Headless Chromium (Debian's package) for the browser tests (docs screenshots, the review page).
+./scripts/install_chromium.sh

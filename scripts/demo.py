@@ -68,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         say("starting the Seedance emulator, the GCS emulator and Airflow (logs in .demo/logs/) ...")
         stack.start()
+        say(
+            f"reference media in the GCS emulator: {stack.references_uri}/ (brand.png, motion.mp4, voice.wav)"
+        )
         say(f"Airflow is up after {time.monotonic() - t0:.0f} s; triggering {DAG_ID}")
         run_id = stack.trigger(DAG_ID)
         result = stack.wait_for_run(DAG_ID, run_id, timeout=args.timeout)

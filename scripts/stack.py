@@ -42,6 +42,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 AIRFLOW = str(BIN / "airflow")
 DAGS_FOLDER = REPO_ROOT / "dags"
+#: Small real reference media, uploaded to the GCS emulator for the example DAGs.
+REFERENCE_MEDIA = REPO_ROOT / "tests" / "data" / "references"
 EXAMPLE_DAG_IDS = ("seedance_marketing_daily", "seedance_seed_grid_backfill")
 TERMINAL_RUN_STATES = frozenset({"success", "failed"})
 HEALTH_COMPONENTS = ("scheduler", "triggerer", "dag_processor")
@@ -186,6 +188,7 @@ class Stack:
     :param api_port: The api-server's port (default: a free one).
     :param extra_env: More environment for every Airflow component.
     :param api_key: The API key the Seedance emulator accepts (and the connections carry).
+    :param render_videos: The emulator serves takes drawn per request (``--render-videos``).
     """
 
     def __init__(
@@ -211,8 +214,10 @@ class Stack:
         api_port: int | None = None,
         extra_env: Mapping[str, str] | None = None,
         api_key: str | None = None,
+        render_videos: bool = False,
     ) -> None:
         self.home = Path(home).resolve()
+        self.render_videos = render_videos
         self.airflow_home = self.home / "airflow"
         self.log_dir = self.home / "logs"
         self.dags_folder = dags_folder
@@ -284,7 +289,11 @@ class Stack:
             backend = self.celery_result_backend or "db+" + self.database_url
             env["AIRFLOW__CELERY__RESULT_BACKEND"] = backend
         if self.emulator is not None:
-            env["AIRFLOW_CONN_SEEDANCE_DEFAULT"] = self.emulator.connection_json("fal")
+            conn = self.emulator.connection_dict("fal")
+            # Local reference files are staged (content-addressed, signed) in the GCS emulator.
+            conn["extra"] = {**conn.get("extra", {}), "staging_uri": f"gs://{self.bucket}/seedance-staging/"}
+            env["AIRFLOW_CONN_SEEDANCE_DEFAULT"] = json.dumps(conn)
+            env["SEEDANCE_REFERENCES"] = self.references_uri
         if self.gcs_url:
             env["STORAGE_EMULATOR_HOST"] = self.gcs_url
             env["GOOGLE_CLOUD_PROJECT"] = "seedance-local"
@@ -324,6 +333,9 @@ class Stack:
             folder.mkdir(parents=True)
             for path in [*sorted(self.dags_folder.glob("*.py")), *self.extra_dag_files]:
                 shutil.copy2(path, folder / path.name)
+            for sub in self.dags_folder.iterdir():  # files the DAGs refer to (dags/assets/)
+                if sub.is_dir() and not sub.name.startswith(("_", ".")):
+                    shutil.copytree(sub, folder / sub.name)
         self._start_emulators()
         migrate = subprocess.run(
             [AIRFLOW, "db", "migrate"],
@@ -398,6 +410,7 @@ class Stack:
                 str(self.queue_seconds),
                 "--run-seconds",
                 str(self.run_seconds),
+                *(["--render-videos"] if self.render_videos else []),
             ],
             env=env,
         )
@@ -437,6 +450,31 @@ class Stack:
             raise StackError("the emulators are not healthy:\n" + self.logs_tail())
         self.emulator = EmulatorHandle(emulator_url, api_key=self.api_key or DEFAULT_API_KEY)
         self.create_bucket(self.bucket)
+        self.upload_references()
+
+    @property
+    def references_uri(self) -> str:
+        """Where the example DAGs' reference media are in the GCS emulator."""
+        return f"gs://{self.bucket}/references"
+
+    def upload_references(self) -> list[str]:
+        """Upload ``tests/data/references/*`` (a PNG, a 3 s MP4, a 2 s WAV) under :attr:`references_uri`."""
+        assert self.gcs_url is not None
+        uris = []
+        types = {".png": "image/png", ".mp4": "video/mp4", ".wav": "audio/wav"}
+        for path in sorted(REFERENCE_MEDIA.iterdir()):
+            name = f"references/{path.name}"
+            response = httpx.post(
+                f"{self.gcs_url}/upload/storage/v1/b/{self.bucket}/o",
+                params={"uploadType": "media", "name": name},
+                content=path.read_bytes(),
+                headers={"Content-Type": types.get(path.suffix, "application/octet-stream")},
+                timeout=10,
+            )
+            if response.status_code != 200:
+                raise StackError(f"uploading {name}: {response.status_code} {response.text}")
+            uris.append(f"gs://{self.bucket}/{name}")
+        return uris
 
     def create_bucket(self, name: str) -> None:
         assert self.gcs_url is not None

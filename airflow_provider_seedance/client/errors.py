@@ -216,6 +216,7 @@ class SeedanceDownloadError(SeedanceError):
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
+        #: Whether the same URL may work if tried again later.
         self.retryable = retryable
         self.expired = expired
         self.retry_after = retry_after
@@ -253,11 +254,42 @@ class ChecksumMismatchError(GCSArchiveError):
     """GCS stored different bytes than were downloaded; the new object was deleted."""
 
 
+#: Any run of this many characters of a secret is redacted (a platform may echo a key's prefix).
+REDACT_RUN = 8
+
+
 def redact(text: str, *secrets: str | None) -> str:
-    """Replace every occurrence of each non-empty secret in ``text`` with ``***``."""
+    """Replace every run of :data:`REDACT_RUN` or more characters of each secret with ``***``.
+
+    A platform may echo part of a key (``invalid key sk-abc123def...``): every span of ``text``
+    covered by one of the secret's 8-character substrings is replaced, adjacent spans merged
+    into one ``***``. Linear in ``len(text)``: one set of the secret's 8-grams and one scan.
+    A secret shorter than 8 characters is replaced only where it appears whole.
+    """
     for secret in secrets:
-        if secret:
+        if not secret:
+            continue
+        if len(secret) < REDACT_RUN:
             text = text.replace(secret, "***")
+            continue
+        grams = {secret[i : i + REDACT_RUN] for i in range(len(secret) - REDACT_RUN + 1)}
+        covered_to = -1  # end (exclusive) of the current redacted span
+        spans: list[list[int]] = []
+        for i in range(len(text) - REDACT_RUN + 1):
+            if text[i : i + REDACT_RUN] in grams:
+                if spans and i <= covered_to:
+                    covered_to = spans[-1][1] = i + REDACT_RUN
+                else:
+                    spans.append([i, i + REDACT_RUN])
+                    covered_to = i + REDACT_RUN
+        if spans:
+            parts, start = [], 0
+            for begin, end in spans:
+                parts.append(text[start:begin])
+                parts.append("***")
+                start = end
+            parts.append(text[start:])
+            text = "".join(parts)
     return text
 
 
@@ -303,3 +335,41 @@ class ReferenceResolutionError(SeedanceError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.retryable = retryable
+
+
+# -- spend budgets (ledger/) --
+
+
+class SeedanceBudgetExceeded(SeedanceError):
+    """A spend budget cannot hold this job's estimate; nothing was reserved or submitted.
+
+    :param budget: The budget's name.
+    :param remaining_usd: What the budget's current window has left (limit - spent - held).
+    :param needed_usd: The job's upper-bound estimate.
+    :param next_window_at: When the budget's next window opens (an aware UTC datetime), or None
+        for a budget without windows.
+    """
+
+    def __init__(
+        self, *, budget: str, remaining_usd: float, needed_usd: float, next_window_at: object = None
+    ) -> None:
+        left, need = f"{max(remaining_usd, 0.0):.2f}", f"{needed_usd:.2f}"
+        if left == need:  # 4.5355 left, 4.5360 needed: show the difference
+            left, need = f"{max(remaining_usd, 0.0):.4f}", f"{needed_usd:.4f}"
+        super().__init__(f'budget "{budget}" has ${left} left, this job needs up to ${need}')
+        self.budget = budget
+        self.remaining_usd = remaining_usd
+        self.needed_usd = needed_usd
+        self.next_window_at = next_window_at
+
+
+class LedgerError(SeedanceError):
+    """A spend-ledger operation could not be done (a wrong transition, a missing entry)."""
+
+
+class LedgerUnavailableError(LedgerError):
+    """The ledger database cannot be reached; nothing was reserved (and nothing may be submitted)."""
+
+
+class ReservationLostError(LedgerError):
+    """The reservation expired and was released before the submit began: reserve again."""

@@ -59,6 +59,9 @@ class JobEvent(BaseModel):
     message: str
     #: The platform's last status (or the last status line for a timeout), for logs.
     remote_state: str | None = None
+    #: A failed job's :attr:`~.models.JobStatus.error_type` (``"content_rejected"``: the
+    #: platform refused the inputs, so the owner fails without a retry), else None.
+    error_type: str | None = None
 
     @property
     def request_id(self) -> str:
@@ -72,6 +75,7 @@ class JobEvent(BaseModel):
             "job": self.job.to_dict(),
             "message": self.message,
             "remote_state": self.remote_state,
+            "error_type": self.error_type,
         }
 
     @classmethod
@@ -92,6 +96,7 @@ class JobEvent(BaseModel):
                     "job": job,
                     "message": str(payload.get("message") or ""),
                     "remote_state": payload.get("remote_state"),
+                    "error_type": payload.get("error_type"),
                 }
             )
         except ValidationError as exc:

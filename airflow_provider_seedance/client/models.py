@@ -1,6 +1,10 @@
-"""The package's data: the validated request, job references and states, results, the job output.
+"""The package's data: the validated requests, job references and states, results, the job output.
 
-* :class:`ReferenceToVideoRequest` -- the request, every documented limit checked (below).
+* :class:`Mode` / :data:`MODE_SPECS` -- the Seedance 2.0 modes (text-to-video, image-to-video,
+  reference-to-video): one registry that the request classes, the dialects' catalogs, the
+  pricing and the operators derive from.
+* :class:`TextToVideoRequest`, :class:`ImageToVideoRequest`, :class:`ReferenceToVideoRequest` --
+  one request per mode on one base, :class:`SeedanceRequest`; every documented limit checked.
 * :class:`JobRef` -- how to find a submitted job again; :meth:`JobRef.from_dict` builds one from data.
 * :class:`JobState` / :class:`JobStatus` -- a job's platform-neutral state and one observation of it.
 * :class:`JobResult` / :class:`VideoOutput` -- a finished job's video.
@@ -8,20 +12,28 @@
   operator and the sensor return and the GCS transfer reads back (:meth:`JobOutput.from_xcom`).
 * :class:`CancelOutcome` -- what a cancel achieved.
 
-:class:`ReferenceToVideoRequest` checks every limit the source documents state, and reports
-*all* violations at once in one :class:`~.errors.SeedanceValidationError` whose lines name the
-field and the limit, before any HTTP request is made:
+A request checks every limit the source documents state, and reports *all* violations at once
+in one :class:`~.errors.SeedanceValidationError` whose lines name the field and the limit,
+before any HTTP request is made. Common to every mode:
 
 * ``prompt``: required, 1..5000 characters.
-* ``image_urls`` <= 9 (JPEG/PNG/WebP), ``video_urls`` <= 3 (MP4/MOV), ``audio_urls`` <= 3
-  (MP3/WAV), at most 12 files in all; audio needs at least one image or video.
-* A URL's format is checked where its path states one by extension; signed URLs without an
-  extension pass (probing the media itself is not done here).
-* ``@ImageN`` / ``@VideoN`` / ``@AudioN`` in the prompt must point at a provided file.
 * ``resolution`` 480p/720p (1080p only where a platform sells it, see the dialect),
   ``duration`` ``"auto"`` or 4..15, ``aspect_ratio`` one of the documented values,
   ``generate_audio`` a boolean, ``seed`` an integer in -1..4294967295 (-1 = random),
-  ``tier`` ``standard`` or ``fast``.
+  ``end_user_id`` a string, ``tier`` ``standard`` or ``fast``.
+* A media URL's format is checked where its path states one by extension (signed URLs without
+  an extension pass; probing the media itself is :mod:`.preflight`'s job); ``data:`` URIs must
+  carry a MIME type of the right kind. One function, :func:`_url_problem`, checks every media
+  input of every mode.
+* ``@ImageN`` / ``@VideoN`` / ``@AudioN`` in the prompt must point at a provided reference file.
+
+Per mode:
+
+* reference-to-video: ``image_urls`` <= 9 (JPEG/PNG/WebP), ``video_urls`` <= 3 (MP4/MOV),
+  ``audio_urls`` <= 3 (MP3/WAV), at most 12 files in all; audio needs at least one image or video.
+* image-to-video: ``image_url`` (the first frame, required) and ``end_image_url`` (the last
+  frame, optional), each one JPEG/PNG/WebP; no reference lists, so the prompt refers to none.
+* text-to-video: the prompt alone; it refers to no file.
 """
 
 from __future__ import annotations
@@ -31,8 +43,9 @@ import enum
 import json
 import re
 import unicodedata
-from collections.abc import Mapping
-from typing import Any, Literal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -55,20 +68,39 @@ RESOLUTIONS: tuple[str, ...] = ("480p", "720p", "1080p")
 DEFAULT_RESOLUTIONS: tuple[str, ...] = ("480p", "720p")
 ASPECT_RATIOS: tuple[str, ...] = ("auto", "21:9", "16:9", "4:3", "1:1", "3:4", "9:16")
 
-#: Allowed file extensions per media list, from the source documents.
-ALLOWED_EXTENSIONS: dict[str, frozenset[str]] = {
-    "image_urls": frozenset({"jpg", "jpeg", "png", "webp"}),
-    "video_urls": frozenset({"mp4", "mov"}),
-    "audio_urls": frozenset({"mp3", "wav"}),
+
+class Mode(str, enum.Enum):
+    """A Seedance 2.0 generation mode; the value is the name the platforms' endpoints use."""
+
+    TEXT_TO_VIDEO = "text-to-video"
+    IMAGE_TO_VIDEO = "image-to-video"
+    REFERENCE_TO_VIDEO = "reference-to-video"
+
+
+#: The media kinds, the formats the source documents allow for each, and their names in messages.
+_KIND_EXTENSIONS: dict[str, frozenset[str]] = {
+    "image": frozenset({"jpg", "jpeg", "png", "webp"}),
+    "video": frozenset({"mp4", "mov"}),
+    "audio": frozenset({"mp3", "wav"}),
 }
-_FORMAT_NAMES = {"image_urls": "JPEG, PNG or WebP", "video_urls": "MP4 or MOV", "audio_urls": "MP3 or WAV"}
-_MIME_TYPES: dict[str, frozenset[str]] = {
-    "image_urls": frozenset({"image/jpeg", "image/png", "image/webp"}),
-    "video_urls": frozenset({"video/mp4", "video/quicktime"}),
-    "audio_urls": frozenset({"audio/mpeg", "audio/mp3", "audio/wav", "audio/x-wav", "audio/wave"}),
+_KIND_FORMATS = {"image": "JPEG, PNG or WebP", "video": "MP4 or MOV", "audio": "MP3 or WAV"}
+_KIND_MIME_TYPES: dict[str, frozenset[str]] = {
+    "image": frozenset({"image/jpeg", "image/png", "image/webp"}),
+    "video": frozenset({"video/mp4", "video/quicktime"}),
+    "audio": frozenset({"audio/mpeg", "audio/mp3", "audio/wav", "audio/x-wav", "audio/wave"}),
 }
+#: Every media input of every mode -> its media kind.
+MEDIA_KINDS: dict[str, str] = {
+    "image_urls": "image",
+    "video_urls": "video",
+    "audio_urls": "audio",
+    "image_url": "image",
+    "end_image_url": "image",
+}
+#: Allowed file extensions per media input, from the source documents.
+ALLOWED_EXTENSIONS: dict[str, frozenset[str]] = {f: _KIND_EXTENSIONS[k] for f, k in MEDIA_KINDS.items()}
 #: Extensions that clearly name *some* media format. A URL whose path ends in one of these but
-#: not in the list's allowed set is rejected; any other ending (none, ``.php``, a signed blob id)
+#: not in the input's allowed set is rejected; any other ending (none, ``.php``, a signed blob id)
 #: states no media format and passes.
 _KNOWN_MEDIA_EXTENSIONS = frozenset(
     {
@@ -79,13 +111,12 @@ _KNOWN_MEDIA_EXTENSIONS = frozenset(
 )
 _LIMITS = {"image_urls": MAX_IMAGES, "video_urls": MAX_VIDEOS, "audio_urls": MAX_AUDIOS}
 _REF_KINDS = {"Image": "image_urls", "Video": "video_urls", "Audio": "audio_urls"}
-_REFERENCE_RE = re.compile(r"@(Image|Video|Audio)(\d+)")
-#: The request's inputs under the source documents' names, plus ``tier``.
-INPUT_FIELDS: tuple[str, ...] = (
+#: ``@Image1`` / ``@Video2`` / ``@Audio3``: the one reference syntax users write in every mode.
+REFERENCE_RE = re.compile(r"@(Image|Video|Audio)(\d+)")
+_REFERENCE_RE = REFERENCE_RE
+#: The inputs every mode shares, under the source documents' names, plus ``tier``.
+COMMON_FIELDS: tuple[str, ...] = (
     "prompt",
-    "image_urls",
-    "video_urls",
-    "audio_urls",
     "resolution",
     "duration",
     "aspect_ratio",
@@ -102,58 +133,87 @@ def _is_space_or_control(ch: str) -> bool:
     return ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Zs")
 
 
-def _url_problem(field: str, index: int, url: object) -> str | None:
-    """Return why ``url`` is not acceptable in ``field``, or None when it is."""
+def _url_problem(field: str, index: int | None, url: object) -> str | None:
+    """Return why ``url`` is not acceptable in media input ``field``, or None when it is.
+
+    ``index`` is the item's 1-based position in a list input, None for a single-URL input
+    (``image_url``). The one URL check of every mode's media inputs. Besides http(s) and
+    ``data:`` URLs it accepts the references :mod:`.references` resolves before a submit:
+    ``gs://bucket/object`` and local paths (which it checks against the allowed base); a
+    platform is only ever sent URLs (:func:`unresolved_references`).
+    """
+    item = f"item {index}" if index is not None else "the URL"
+    kind = MEDIA_KINDS[field]
     if not isinstance(url, str) or not url.strip():
-        return f"item {index} must be a non-empty URL string"
-    bad = next((i for i, ch in enumerate(url) if _is_space_or_control(ch)), None)
+        return f"{item} must be a non-empty URL string"
+    local = "://" not in url and not url.startswith("data:")
+    # A local path may hold plain spaces ("Product Shots/hero.png"); a URL may not.
+    bad = next(
+        (i for i, ch in enumerate(url) if _is_space_or_control(ch) and not (local and ch == " ")), None
+    )
     if bad is not None:
         return (
-            f"item {index} contains whitespace or a control character ({url[bad]!r} at position {bad}); "
+            f"{item} contains whitespace or a control character ({url[bad]!r} at position {bad}); "
             "percent-encode it (%20) or remove it"
         )
     if url.startswith("data:"):
         mime = url[5:].split(";", 1)[0].split(",", 1)[0].strip().lower()
-        if mime not in _MIME_TYPES[field]:
-            return (
-                f"item {index} is a data URI of type {mime or 'unknown'!r}; expected {_FORMAT_NAMES[field]}"
-            )
+        if mime not in _KIND_MIME_TYPES[kind]:
+            return f"{item} is a data URI of type {mime or 'unknown'!r}; expected {_KIND_FORMATS[kind]}"
         return None
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return f"item {index} must be an http(s) URL, got {url[:80]!r}"
-    last = parts.path.rsplit("/", 1)[-1]
+    scheme = parts.scheme.lower()
+    if scheme == "gs":
+        if not parts.netloc or not parts.path.strip("/"):
+            return f"{item} must be gs://bucket/object, got {url[:80]!r}"
+    elif ("://" in url or scheme in ("http", "https", "file", "ftp", "s3")) and (
+        scheme not in ("http", "https") or not parts.netloc
+    ):
+        return f"{item} must be an https:// URL, a gs://bucket/object or a local path, got {url[:80]!r}"
+    # Anything else is a local path; :mod:`.references` resolves it against the allowed base.
+    last = parts.path.rsplit("/", 1)[-1] if scheme in ("http", "https", "gs") else url.rsplit("/", 1)[-1]
     if "." in last:
         ext = last.rsplit(".", 1)[-1].lower()
-        if ext in _KNOWN_MEDIA_EXTENSIONS and ext not in ALLOWED_EXTENSIONS[field]:
-            return f"item {index} has format .{ext}; supported formats are {_FORMAT_NAMES[field]}"
+        if ext in _KNOWN_MEDIA_EXTENSIONS and ext not in _KIND_EXTENSIONS[kind]:
+            return f"{item} has format .{ext}; supported formats are {_KIND_FORMATS[kind]}"
     return None
 
 
-def collect_violations(
-    data: Mapping[str, Any], *, resolutions: tuple[str, ...] = RESOLUTIONS
-) -> list[FieldError]:
-    """Check raw request inputs against every documented limit; return all violations.
+def is_resolved_url(url: str) -> bool:
+    """Whether ``url`` is something a platform fetches itself: an http(s) or ``data:`` URL (a
+    ``gs://`` reference or a local path must be resolved first, see :mod:`.references`)."""
+    return url.startswith("data:") or urlsplit(url).scheme.lower() in ("http", "https")
 
-    Pure function: no I/O. ``resolutions`` lets a platform dialect narrow or widen the set.
-    """
+
+def unresolved_references(request: SeedanceRequest) -> list[FieldError]:
+    """The media inputs of ``request`` that are ``gs://`` references or local paths: a platform
+    cannot fetch them, :func:`.references.prepare_references` turns them into URLs first."""
     errors: list[FieldError] = []
-    unknown = sorted(set(data) - set(INPUT_FIELDS))
-    for name in unknown:
-        errors.append(FieldError(name, "is not a Seedance reference-to-video input"))
+    for field, value in request.media_inputs().items():
+        items = [(None, value)] if isinstance(value, str) else list(enumerate(value, start=1))
+        for index, url in items:
+            if not is_resolved_url(url):
+                item = f"item {index}" if index is not None else "the URL"
+                errors.append(
+                    FieldError(
+                        field,
+                        f"{item} is a gs:// or local reference ({url[:80]!r}), not a URL the platform "
+                        "can fetch: resolve it first (the generation operators do, "
+                        "references.prepare_references)",
+                    )
+                )
+    return errors
 
-    prompt = data.get("prompt")
-    if not isinstance(prompt, str):
-        errors.append(FieldError("prompt", "is required and must be a string"))
-        prompt = ""
-    elif not prompt.strip():
-        errors.append(FieldError("prompt", "must not be empty"))
-    elif len(prompt) > MAX_PROMPT_CHARS:
-        errors.append(
-            FieldError("prompt", f"must be at most {MAX_PROMPT_CHARS} characters, got {len(prompt)}")
-        )
 
-    counts: dict[str, int] = {}
+# -- the media checks of each mode ------------------------------------------------------------------
+#: How many reference files of each list a prompt may refer to (``image_urls`` -> 2, ...).
+_Counts = dict[str, int]
+
+
+def _reference_media(data: Mapping[str, Any]) -> tuple[list[FieldError], _Counts]:
+    """reference-to-video: the three lists, their limits, the 12-file total, audio's companion."""
+    errors: list[FieldError] = []
+    counts: _Counts = {}
     for field, limit in _LIMITS.items():
         value = data.get(field)
         if value is None:
@@ -170,7 +230,6 @@ def collect_violations(
             problem = _url_problem(field, i, url)
             if problem:
                 errors.append(FieldError(field, problem))
-
     total = sum(counts.values())
     if total > MAX_FILES:
         errors.append(
@@ -180,15 +239,137 @@ def collect_violations(
         )
     if counts["audio_urls"] and not (counts["image_urls"] or counts["video_urls"]):
         errors.append(FieldError("audio_urls", "needs at least one reference image or video"))
+    return errors, counts
+
+
+def _frame_media(data: Mapping[str, Any]) -> tuple[list[FieldError], _Counts]:
+    """image-to-video: the first frame (required) and the last frame (optional), one URL each."""
+    errors: list[FieldError] = []
+    for field, required in (("image_url", True), ("end_image_url", False)):
+        value = data.get(field)
+        if value is None:
+            if required:
+                errors.append(FieldError(field, "is required: the URL of the first frame to animate"))
+            continue
+        if not isinstance(value, str):
+            errors.append(FieldError(field, f"must be one URL string, got {type(value).__name__}"))
+            continue
+        problem = _url_problem(field, None, value)
+        if problem:
+            errors.append(FieldError(field, problem))
+    return errors, {}
+
+
+def _no_media(data: Mapping[str, Any]) -> tuple[list[FieldError], _Counts]:
+    """text-to-video: nothing but the prompt."""
+    return [], {}
+
+
+@dataclass(frozen=True)
+class ModeSpec:
+    """One mode: its media inputs (in the order a user gives them), how they are checked, what the
+    prompt may refer to, and the public names built on it (request class, operator)."""
+
+    mode: Mode
+    #: Media inputs of this mode, each a key of :data:`MEDIA_KINDS`.
+    media_fields: tuple[str, ...]
+    check_media: Callable[[Mapping[str, Any]], tuple[list[FieldError], _Counts]]
+    #: What ``@Image1`` means here, for the message when a prompt refers to a file that is not there.
+    reference_hint: str
+    request_class: str
+    operator_class: str
+
+    @property
+    def input_fields(self) -> tuple[str, ...]:
+        """The mode's inputs: prompt, its media inputs, then the other common inputs."""
+        return (COMMON_FIELDS[0], *self.media_fields, *COMMON_FIELDS[1:])
+
+    @property
+    def label(self) -> str:
+        return self.mode.value
+
+
+#: The mode registry: every mode, once. Request classes, dialect catalogs, prices and operators
+#: derive from it (``MODES[mode]``).
+MODE_SPECS: tuple[ModeSpec, ...] = (
+    ModeSpec(
+        Mode.TEXT_TO_VIDEO,
+        media_fields=(),
+        check_media=_no_media,
+        reference_hint="text-to-video takes no reference files (use reference-to-video to refer to some)",
+        request_class="TextToVideoRequest",
+        operator_class="SeedanceTextToVideoOperator",
+    ),
+    ModeSpec(
+        Mode.IMAGE_TO_VIDEO,
+        media_fields=("image_url", "end_image_url"),
+        check_media=_frame_media,
+        reference_hint=(
+            "image-to-video takes no reference files: image_url is the first frame and end_image_url "
+            "the last (use reference-to-video to refer to images in the prompt)"
+        ),
+        request_class="ImageToVideoRequest",
+        operator_class="SeedanceImageToVideoOperator",
+    ),
+    ModeSpec(
+        Mode.REFERENCE_TO_VIDEO,
+        media_fields=("image_urls", "video_urls", "audio_urls"),
+        check_media=_reference_media,
+        reference_hint="",
+        request_class="ReferenceToVideoRequest",
+        operator_class="SeedanceReferenceToVideoOperator",
+    ),
+)
+MODES: Mapping[Mode, ModeSpec] = {spec.mode: spec for spec in MODE_SPECS}
+#: reference-to-video's inputs under the source documents' names, plus ``tier`` (kept for callers).
+INPUT_FIELDS: tuple[str, ...] = MODES[Mode.REFERENCE_TO_VIDEO].input_fields
+
+
+def _owner_of(field: str) -> Mode | None:
+    return next((spec.mode for spec in MODE_SPECS if field in spec.media_fields), None)
+
+
+def collect_violations(
+    data: Mapping[str, Any],
+    *,
+    resolutions: tuple[str, ...] = RESOLUTIONS,
+    mode: Mode = Mode.REFERENCE_TO_VIDEO,
+) -> list[FieldError]:
+    """Check raw request inputs of ``mode`` against every documented limit; return all violations.
+
+    Pure function: no I/O. ``resolutions`` lets a platform dialect narrow or widen the set.
+    """
+    spec = MODES[Mode(mode)]
+    errors: list[FieldError] = []
+    for name in sorted(set(data) - set(spec.input_fields)):
+        owner = _owner_of(name)
+        hint = f" (it belongs to {owner.value})" if owner is not None else ""
+        errors.append(FieldError(name, f"is not a Seedance {spec.label} input{hint}"))
+
+    prompt = data.get("prompt")
+    if not isinstance(prompt, str):
+        errors.append(FieldError("prompt", "is required and must be a string"))
+        prompt = ""
+    elif not prompt.strip():
+        errors.append(FieldError("prompt", "must not be empty"))
+    elif len(prompt) > MAX_PROMPT_CHARS:
+        errors.append(
+            FieldError("prompt", f"must be at most {MAX_PROMPT_CHARS} characters, got {len(prompt)}")
+        )
+
+    media_errors, counts = spec.check_media(data)
+    errors.extend(media_errors)
 
     seen: set[tuple[str, int]] = set()
-    for kind, number in _REFERENCE_RE.findall(prompt):
+    for kind, number in REFERENCE_RE.findall(prompt):
         n = int(number)
         if (kind, n) in seen:
             continue
         seen.add((kind, n))
         field = _REF_KINDS[kind]
-        if not 1 <= n <= counts[field]:
+        if field not in counts:
+            errors.append(FieldError("prompt", f"refers to @{kind}{number} but {spec.reference_hint}"))
+        elif not 1 <= n <= counts[field]:
             have = counts[field]
             errors.append(
                 FieldError(
@@ -247,24 +428,24 @@ def normalize_duration(value: object) -> str | None:
         text = value.strip()
         if text == "auto":
             return "auto"
-        if text.isdigit() and MIN_DURATION <= int(text) <= MAX_DURATION:
+        if text.isascii() and text.isdigit() and MIN_DURATION <= int(text) <= MAX_DURATION:
             return str(int(text))
     return None
 
 
-class ReferenceToVideoRequest(BaseModel):
-    """A validated Seedance 2.0 reference-to-video request.
+class SeedanceRequest(BaseModel):
+    """A validated Seedance 2.0 request: the inputs every mode shares; one subclass per mode.
 
-    Construct it with keyword arguments under the source documents' names. Every violated
-    limit is reported at once in a :class:`SeedanceValidationError`.
+    Construct a subclass with keyword arguments under the source documents' names. Every
+    violated limit is reported at once in a :class:`SeedanceValidationError`. :attr:`mode` says
+    which mode it is (a class attribute, :data:`MODES` has the rest).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    mode: ClassVar[Mode]
+
     prompt: str
-    image_urls: tuple[str, ...] = ()
-    video_urls: tuple[str, ...] = ()
-    audio_urls: tuple[str, ...] = ()
     resolution: str = "720p"
     duration: str = "auto"
     aspect_ratio: str = "auto"
@@ -274,26 +455,37 @@ class ReferenceToVideoRequest(BaseModel):
     tier: Tier = "standard"
 
     def __init__(self, **data: Any) -> None:
-        errors = collect_violations(data)
+        errors = collect_violations(data, mode=type(self).mode)
         if errors:
             raise SeedanceValidationError(errors)
         if "duration" in data:
             data["duration"] = normalize_duration(data["duration"])
-        for field in _LIMITS:
+        for field in MODES[type(self).mode].media_fields:
             if data.get(field) is None:
                 data.pop(field, None)
         super().__init__(**data)
 
     @property
+    def spec(self) -> ModeSpec:
+        return MODES[self.mode]
+
+    @property
     def has_video_inputs(self) -> bool:
-        return bool(self.video_urls)
+        """Whether video inputs are given (they change fal's price); only reference-to-video has any."""
+        return False
+
+    def media_inputs(self) -> dict[str, Any]:
+        """The mode's media inputs that are set: lists as lists, single URLs as strings."""
+        out: dict[str, Any] = {}
+        for field in self.spec.media_fields:
+            value = getattr(self, field)
+            if value:
+                out[field] = list(value) if isinstance(value, tuple) else value
+        return out
 
     def model_inputs(self) -> dict[str, Any]:
         """The model's inputs under the source documents' names (no tier, no unset optionals)."""
-        out: dict[str, Any] = {"prompt": self.prompt}
-        for field in ("image_urls", "video_urls", "audio_urls"):
-            if getattr(self, field):
-                out[field] = list(getattr(self, field))
+        out: dict[str, Any] = {"prompt": self.prompt, **self.media_inputs()}
         out["resolution"] = self.resolution
         out["duration"] = self.duration
         out["aspect_ratio"] = self.aspect_ratio
@@ -303,6 +495,54 @@ class ReferenceToVideoRequest(BaseModel):
         if self.end_user_id is not None:
             out["end_user_id"] = self.end_user_id
         return out
+
+
+class TextToVideoRequest(SeedanceRequest):
+    """A validated Seedance 2.0 text-to-video request: the prompt and the common inputs."""
+
+    mode: ClassVar[Mode] = Mode.TEXT_TO_VIDEO
+
+
+class ImageToVideoRequest(SeedanceRequest):
+    """A validated Seedance 2.0 image-to-video request: ``image_url`` is the first frame,
+    ``end_image_url`` (optional) the last one."""
+
+    mode: ClassVar[Mode] = Mode.IMAGE_TO_VIDEO
+
+    image_url: str
+    end_image_url: str | None = None
+
+
+class ReferenceToVideoRequest(SeedanceRequest):
+    """A validated Seedance 2.0 reference-to-video request (up to 9 images, 3 videos, 3 audios)."""
+
+    mode: ClassVar[Mode] = Mode.REFERENCE_TO_VIDEO
+
+    image_urls: tuple[str, ...] = ()
+    video_urls: tuple[str, ...] = ()
+    audio_urls: tuple[str, ...] = ()
+
+    @property
+    def has_video_inputs(self) -> bool:
+        return bool(self.video_urls)
+
+
+#: mode -> its request class (checked against :data:`MODE_SPECS` below).
+REQUEST_CLASSES: Mapping[Mode, type[SeedanceRequest]] = {
+    cls.mode: cls for cls in (TextToVideoRequest, ImageToVideoRequest, ReferenceToVideoRequest)
+}
+assert all(REQUEST_CLASSES[s.mode].__name__ == s.request_class for s in MODE_SPECS), "mode registry"
+
+
+def build_request(mode: Mode | str, **inputs: Any) -> SeedanceRequest:
+    """The validated request of ``mode`` (a :class:`Mode` or its value) for ``inputs``."""
+    try:
+        key = Mode(mode)
+    except ValueError:
+        raise SeedanceValidationError(
+            [FieldError("mode", f"must be one of {', '.join(m.value for m in Mode)}, got {mode!r}")]
+        ) from None
+    return REQUEST_CLASSES[key](**inputs)
 
 
 class JobState(str, enum.Enum):
@@ -352,9 +592,22 @@ class JobRef(BaseModel):
         """Build a reference from data: :meth:`to_dict` output (XCom, task state, trigger kwargs)
         or a bare ``{"platform", "request_id", "tier"}`` for a job known only by its id.
 
-        Raises pydantic's ``ValidationError`` (a ``ValueError``) naming each wrong field.
+        Raises :class:`SeedanceValidationError` naming each wrong field (``job.request_id``), also
+        for data that is not a mapping: it crosses boundaries (XCom, task state, trigger kwargs).
         """
-        return cls.model_validate(dict(data))
+        if not isinstance(data, Mapping):
+            raise SeedanceValidationError(
+                [FieldError("job", f"must be a JobRef dict (JobRef.to_dict()), got {type(data).__name__}")]
+            )
+        try:
+            return cls.model_validate(dict(data))
+        except ValidationError as exc:
+            raise SeedanceValidationError(
+                [
+                    FieldError(".".join(["job", *(str(part) for part in error["loc"])]), error["msg"])
+                    for error in exc.errors()
+                ]
+            ) from None
 
 
 class JobStatus(BaseModel):
@@ -435,6 +688,7 @@ class RequestSummary(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    mode: str | None = None
     prompt: str | None = None
     resolution: str | None = None
     duration: str | None = None
@@ -443,8 +697,9 @@ class RequestSummary(BaseModel):
     seed: int | None = None
 
     @classmethod
-    def of(cls, request: ReferenceToVideoRequest) -> RequestSummary:
+    def of(cls, request: SeedanceRequest) -> RequestSummary:
         return cls(
+            mode=request.mode.value,
             prompt=request.prompt,
             resolution=request.resolution,
             duration=request.duration,
@@ -533,6 +788,10 @@ class JobOutput(BaseModel):
     estimated_cost_usd: float | None = None
     job: JobRef
     request: RequestSummary | None = None
+    #: The reference media as the user gave them, per input (never a signed URL).
+    references: dict[str, Any] | None = None
+    #: How each reference reached the platform (:meth:`.references.ResolvedReference.as_record`).
+    reference_media: list[dict[str, Any]] | None = None
 
     @classmethod
     def from_job(
@@ -541,8 +800,10 @@ class JobOutput(BaseModel):
         result: JobResult | None = None,
         *,
         status: OutputStatus,
-        request: ReferenceToVideoRequest | None = None,
+        request: SeedanceRequest | None = None,
         estimated_cost_usd: float | None = None,
+        references: Mapping[str, Any] | None = None,
+        reference_media: list[dict[str, Any]] | None = None,
     ) -> JobOutput:
         """The output for a job, its result (None while it runs), the request and its estimate."""
         return cls(
@@ -555,6 +816,8 @@ class JobOutput(BaseModel):
             estimated_cost_usd=round(estimated_cost_usd, 4) if estimated_cost_usd is not None else None,
             job=ref,
             request=RequestSummary.of(request) if request is not None else None,
+            references=dict(references) if references else None,
+            reference_media=list(reference_media) if reference_media else None,
         )
 
     def to_xcom(self) -> dict[str, Any]:
@@ -571,6 +834,9 @@ class JobOutput(BaseModel):
         }
         if self.request is not None:
             out["request"] = self.request.model_dump()
+        if self.references is not None:
+            out["references"] = self.references
+            out["reference_media"] = self.reference_media or []
         return out
 
     @classmethod
@@ -596,6 +862,10 @@ class JobOutput(BaseModel):
         }
         if not isinstance(fields.get("request"), Mapping):
             fields["request"] = None
+        if not isinstance(fields.get("references"), Mapping):
+            fields["references"] = None
+        if not isinstance(fields.get("reference_media"), list):
+            fields["reference_media"] = None
         try:
             return cls.model_validate(fields)
         except ValidationError as exc:

@@ -283,6 +283,7 @@ class Poller:
             job=self.ref,
             message=message,
             remote_state=status.raw_status,
+            error_type=status.error_type,
         )
         return lines, event
 

@@ -74,17 +74,16 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
-        if (
-            min(
-                self.base_delay,
-                self.max_delay,
-                self.max_retry_after,
-                self.max_elapsed,
-                self.retry_after_jitter,
-                self.submit_rate_limit_deadline,
-            )
-            < 0
-        ):
+        # ``not >= 0`` also refuses NaN (``min(nan, ...) < 0`` is False); +inf stays allowed.
+        delays = (
+            self.base_delay,
+            self.max_delay,
+            self.max_retry_after,
+            self.max_elapsed,
+            self.retry_after_jitter,
+            self.submit_rate_limit_deadline,
+        )
+        if not all(d >= 0 for d in delays):
             raise ValueError("retry delays must not be negative")
 
     def is_retryable(self, exc: BaseException, op: Operation) -> bool:

@@ -7,15 +7,18 @@ and :class:`AsyncSeedanceClient` (triggerer).
 
 from __future__ import annotations
 
+import enum
 import functools
 import ssl
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
+from pydantic import BaseModel
 from tenacity import AsyncRetrying, Retrying
 
 from airflow_provider_seedance import __version__
+from airflow_provider_seedance.client.checks import clean_api_key
 from airflow_provider_seedance.client.errors import (
     FieldError,
     SeedanceAmbiguousSubmitError,
@@ -37,7 +40,7 @@ if TYPE_CHECKING:
         JobRef,
         JobResult,
         JobStatus,
-        ReferenceToVideoRequest,
+        SeedanceRequest,
     )
 
 T = TypeVar("T")
@@ -45,8 +48,16 @@ T = TypeVar("T")
 USER_AGENT = f"airflow-provider-seedance/{__version__}"
 DEFAULT_TIMEOUT = 60.0
 
-#: httpx errors raised before the request could reach the server: safe to re-send a submit.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+#: httpx errors raised before a byte of the request was sent: safe to re-send a submit.
+#: ``LocalProtocolError``: h11 refused to write the request (an illegal header value, such as a
+#: key with a line break); it raises before writing the header block.
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+)
 
 
 def build_timeout(timeout: float) -> httpx.Timeout:
@@ -81,6 +92,7 @@ class _ClientBase:
         timeout: float = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         allow_fallbacks: bool = False,
+        model_overrides: Mapping[str, str] | None = None,
     ) -> None:
         if not api_key:
             raise SeedanceValidationError(
@@ -90,7 +102,10 @@ class _ClientBase:
                     )
                 ]
             )
-        self.dialect: Dialect = get_dialect(platform, base_url, allow_fallbacks=allow_fallbacks)
+        api_key = clean_api_key(api_key, "api_key")
+        self.dialect: Dialect = get_dialect(
+            platform, base_url, allow_fallbacks=allow_fallbacks, model_overrides=model_overrides
+        )
         self.platform = platform
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
@@ -110,7 +125,7 @@ class _ClientBase:
             **self.dialect.auth_headers(self.__api_key),
         }
 
-    def check(self, request: ReferenceToVideoRequest) -> None:
+    def check(self, request: SeedanceRequest) -> None:
         """Raise :class:`SeedanceValidationError` for limits this platform adds to the shared model."""
         errors = self.dialect.check(request)
         if errors:
@@ -137,7 +152,7 @@ class _ClientBase:
     def _parse(self, op: Operation, response: HttpResponse, parse: Callable[[HttpResponse], T]) -> T:
         try:
             try:
-                return parse(response)
+                return self._redacted(parse(response))
             except SeedanceError:
                 raise
             except Exception as exc:
@@ -151,9 +166,18 @@ class _ClientBase:
         except SeedanceError as exc:
             # A platform may echo the key in an error body ("invalid key sk-..."): scrub it.
             self._scrub(exc)
-            if op is Operation.SUBMIT and isinstance(exc, SeedanceServerError):
+            # A submit the platform may have acted on: a 5xx, or a 2xx this client cannot use
+            # (a job may exist; its id is unknown). Never a clean failure: never re-sent.
+            if op is Operation.SUBMIT and (
+                isinstance(exc, SeedanceServerError) or 200 <= response.status_code < 300
+            ):
                 raise self._ambiguous(f"HTTP {response.status_code}", str(exc)) from exc
             raise
+
+    def _redacted(self, value: T) -> T:
+        """``value`` with the key redacted from every string in it: the one guard for what a
+        platform returns (a failed job's ``error`` echoing the key, its logs, result texts)."""
+        return cast(T, _redact_value(value, self.__api_key))
 
     def _scrub(self, exc: SeedanceError) -> None:
         """Remove the API key from an error's message and detail, in place."""
@@ -164,6 +188,32 @@ class _ClientBase:
 
     def _label(self) -> str:
         return self.dialect.label
+
+
+def _redact_value(value: object, key: str) -> object:
+    """A copy of ``value`` (a model, tuple, list, dict or str) with ``key`` redacted from its strings.
+
+    Enums (states, outcomes) and numbers are left as they are; an unchanged value is returned
+    as is (no copy).
+    """
+    if isinstance(value, enum.Enum) or not isinstance(value, str | tuple | list | dict | BaseModel):
+        return value
+    if isinstance(value, str):
+        return redact(value, key)
+    if isinstance(value, tuple | list):
+        items = [_redact_value(item, key) for item in value]
+        changed = any(new is not old for new, old in zip(items, value, strict=True))
+        return type(value)(items) if changed else value
+    if isinstance(value, dict):
+        pairs = {k: _redact_value(v, key) for k, v in value.items()}
+        return pairs if any(pairs[k] is not v for k, v in value.items()) else value
+    update = {}
+    for name in type(value).model_fields:
+        old = getattr(value, name)
+        new = _redact_value(old, key)
+        if new is not old:
+            update[name] = new
+    return value.model_copy(update=update) if update else value
 
 
 def _to_response(response: httpx.Response) -> HttpResponse:
@@ -208,7 +258,7 @@ class SeedanceClient(_ClientBase):
                 return self._parse(op, _to_response(raw), parse)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
-    def submit(self, request: ReferenceToVideoRequest, *, checked: bool = False) -> JobRef:
+    def submit(self, request: SeedanceRequest, *, checked: bool = False) -> JobRef:
         """Submit a job once. Never re-sent after the request may have reached the server.
 
         ``checked=True`` skips :meth:`check` for a request the caller already checked on this client.
@@ -275,7 +325,7 @@ class AsyncSeedanceClient(_ClientBase):
                 return self._parse(op, _to_response(raw), parse)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
-    async def submit(self, request: ReferenceToVideoRequest, *, checked: bool = False) -> JobRef:
+    async def submit(self, request: SeedanceRequest, *, checked: bool = False) -> JobRef:
         """Submit a job once. Never re-sent after the request may have reached the server.
 
         ``checked=True`` skips :meth:`check` for a request the caller already checked on this client.

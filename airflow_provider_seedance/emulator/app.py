@@ -27,7 +27,7 @@ def create_fastapi(state: EmulatorState) -> FastAPI:
     """The FastAPI app (without the fault/recording middleware)."""
     app = FastAPI(
         title="Seedance emulator",
-        description="Local fake of the Seedance 2.0 reference-to-video platform APIs.",
+        description="Local fake of the Seedance 2.0 platform APIs (every mode each platform sells).",
         docs_url="/_emulator/docs",
         redoc_url=None,
         openapi_url="/_emulator/openapi.json",

@@ -14,6 +14,8 @@ MUTABLE_FIELDS = (
     "video_ttl_seconds",
     "video_size_bytes",
     "manual_clock",
+    "render_videos",
+    "fetch_references",
 )
 #: The account limits of :mod:`.limits`, also changeable at run time (not command-line flags).
 LIMIT_FIELDS = (
@@ -33,8 +35,10 @@ class EmulatorConfig:
     emulator clock; ``manual_clock`` freezes that clock so only ``/_emulator/clock/advance`` moves
     it. ``video_ttl_seconds`` is the lifetime of each minted media URL. ``video_size_bytes`` pads
     every finished job's MP4 (with an MP4 ``free`` box) up to that many bytes; ``0`` serves the
-    small natural clip. ``rate_limit_*``, ``ark_max_queued_tasks`` and ``fal_max_running`` are the
-    account limits of :mod:`.limits` (0: none).
+    small natural clip. ``render_videos`` makes jobs created from then on serve a take drawn for
+    the request (seed, prompt, aspect ratio, audio: :mod:`.render`) instead of the sample clip.
+    ``rate_limit_*``, ``ark_max_queued_tasks`` and ``fal_max_running`` are the account limits
+    of :mod:`.limits` (0: none).
     """
 
     api_key: str = DEFAULT_API_KEY
@@ -43,6 +47,8 @@ class EmulatorConfig:
     video_ttl_seconds: float = 24 * 3600.0
     video_size_bytes: int = 0
     manual_clock: bool = False
+    render_videos: bool = False
+    fetch_references: bool = True  # platforms fetch loopback reference URLs (see references.py)
     rate_limit_rps: float = 0.0
     rate_limit_burst: int = 0
     rate_limit_scope: str = "submit"

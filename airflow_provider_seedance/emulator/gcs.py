@@ -4,7 +4,9 @@ It is `gcp-storage-emulator <https://pypi.org/project/gcp-storage-emulator/>`_ (
 in memory) with a thin layer that closes the gaps measured in
 ``reference/airflow-on-this-machine.md`` section 3:
 
-* ``ifGenerationMatch`` / ``ifGenerationNotMatch`` are enforced (HTTP 412) on media, multipart
+* ``ifGenerationMatch`` / ``ifGenerationNotMatch`` (and ``ifSourceGenerationMatch`` on server-side
+  copies: ``copyTo``, ``rewriteTo``, whose body ``metadata`` is applied) are enforced (HTTP 412)
+  on media, multipart
   and resumable uploads -- for resumable uploads both when the session is opened **and again at
   finalize**, so a session opened with ``ifGenerationMatch=0`` cannot overwrite an object that
   somebody else created meanwhile.
@@ -148,6 +150,188 @@ def _fail_412(request: Any, response: Any, message: str) -> None:
     )
 
 
+#: GCS refuses V4 signed URLs valid for longer than seven days.
+MAX_SIGNED_SECONDS = 7 * 24 * 3600
+_HASH_HEADER = "X-Goog-Hash"
+
+
+def _write_error(
+    response: Any, status: int, code: str, message: str, *, xml: bool, details: str = ""
+) -> None:
+    """An error in the XML API's shape (``<Error><Code>…``) or the JSON API's (``{"error": …}``)."""
+    from http import HTTPStatus
+    from xml.sax.saxutils import escape
+
+    response.status = HTTPStatus(status)
+    if xml:
+        extra = f"<Details>{escape(details)}</Details>" if details else ""
+        body = (
+            "<?xml version='1.0' encoding='UTF-8'?>"
+            f"<Error><Code>{code}</Code><Message>{escape(message)}</Message>{extra}</Error>"
+        )
+        response.write_file(body.encode(), content_type="application/xml; charset=UTF-8")
+    else:
+        text = f"{message} {details}".strip()
+        response.json(
+            {
+                "error": {
+                    "code": status,
+                    "message": text,
+                    "errors": [{"domain": "global", "reason": code, "message": text}],
+                }
+            }
+        )
+
+
+def signed_url_problem(query: dict[str, list[str]], now: float | None = None) -> tuple[str, str, str] | None:
+    """``(code, message, details)`` why a V4 signed URL's query may not be used now, or None.
+
+    Only the validity window is checked (``X-Goog-Date`` + ``X-Goog-Expires``, at most seven
+    days); **the signature is not verified** (the emulator has no key to verify it with). A query
+    without ``X-Goog-Date`` / ``X-Goog-Expires`` is not a signed URL and passes.
+    """
+    import calendar
+
+    date = next(iter(query.get("X-Goog-Date") or ()), None)
+    expires = next(iter(query.get("X-Goog-Expires") or ()), None)
+    if date is None and expires is None:
+        return None
+    try:
+        signed_at = calendar.timegm(time.strptime(str(date), "%Y%m%dT%H%M%SZ"))
+        lifetime = int(str(expires))
+    except (TypeError, ValueError):
+        return ("InvalidArgument", "Invalid argument.", "X-Goog-Date and X-Goog-Expires must both be valid.")
+    if not 1 <= lifetime <= MAX_SIGNED_SECONDS:
+        return (
+            "InvalidArgument",
+            "Invalid argument.",
+            f"Max allowed expiration interval is seven days {MAX_SIGNED_SECONDS}",
+        )
+    now = time.time() if now is None else now
+    if now > signed_at + lifetime:
+        expired_at = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(signed_at + lifetime))
+        return (
+            "ExpiredToken",
+            "Invalid argument.",
+            f"The provided token has expired. Request signature expired at: {expired_at}",
+        )
+    return None
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The inclusive ``(start, end)`` a ``Range`` header asks of ``size`` bytes, or None to
+    serve everything (no header, a malformed or a multi-range header, like GCS);
+    ``ValueError`` when the range cannot be satisfied (answer 416)."""
+    if not header:
+        return None
+    unit, _, spec = header.strip().partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first, dash, last = spec.strip().partition("-")
+    if (
+        not dash
+        or not (first.isdigit() or last.isdigit())
+        or (first and not first.isdigit())
+        or (last and not last.isdigit())
+    ):
+        return None
+    if not first:  # bytes=-N: the last N bytes
+        n = int(last)
+        if n == 0 or size == 0:
+            raise ValueError("unsatisfiable suffix range")
+        return max(0, size - n), size - 1
+    start = int(first)
+    end = size - 1 if not last else min(int(last), size - 1)
+    if last and int(last) < start:
+        return None  # syntactically invalid: ignored
+    if start >= size:
+        raise ValueError("range starts past the end")
+    return start, end
+
+
+def serve_object(request: Any, response: Any, storage: Any, *, xml: bool) -> None:
+    """An object's media (GET/HEAD) like GCS: signed-URL expiry (XML API), ``Range`` with 206 /
+    416, hashes of the whole object, custom metadata as ``x-goog-meta-*``."""
+    from http import HTTPStatus
+
+    from gcp_storage_emulator.exceptions import NotFound
+
+    if xml and (problem := signed_url_problem(request.query)) is not None:
+        code, message, details = problem
+        return _write_error(response, 400, code, message, xml=True, details=details)
+    bucket, name = request.params["bucket_name"], request.params["object_id"]
+    try:
+        data = storage.get_file(bucket, name)
+        obj = storage.get_file_obj(bucket, name)
+    except NotFound:
+        if xml:
+            return _write_error(
+                response,
+                404,
+                "NoSuchKey",
+                "The specified key does not exist.",
+                xml=True,
+                details=f"No such object: {bucket}/{name}",
+            )
+        return _write_error(response, 404, "notFound", f"No such object: {bucket}/{name}", xml=False)
+    size = len(data)
+    response["Accept-Ranges"] = "bytes"
+    response[_HASH_HEADER] = "crc32c={},md5={}".format(obj["crc32c"], obj["md5Hash"])
+    response["X-Goog-Stored-Content-Length"] = str(size)
+    if obj.get("generation") is not None:
+        response["X-Goog-Generation"] = str(obj["generation"])
+    try:
+        wanted = parse_range(request.get_header("range"), size)
+    except ValueError:
+        response["Content-Range"] = f"bytes */{size}"
+        return _write_error(
+            response, 416, "InvalidRange", "The requested range cannot be satisfied.", xml=xml,
+            details=str(request.get_header("range")),
+        )  # fmt: skip
+    if wanted is not None:
+        start, end = wanted
+        data = data[start : end + 1]
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response.status = HTTPStatus.PARTIAL_CONTENT
+    if "response-content-disposition" in request.query:
+        response["Content-Disposition"] = request.query["response-content-disposition"][0]
+    custom_metadata = obj.get("metadata") or {}
+    if isinstance(custom_metadata, dict):
+        for key, value in custom_metadata.items():
+            if value is not None:
+                response[f"x-goog-meta-{key}"] = str(value)
+    response.write_file(data, content_type=obj.get("contentType"))
+    return None
+
+
+def install_head(server: Any) -> None:
+    """``HEAD`` on every GET route: the GET's status and headers, no body."""
+    handler_cls = server.RequestHandler
+    if getattr(handler_cls, "_seedance_head", None) is not None:
+        return
+    handler_cls._seedance_head = False
+
+    def do_head(self: Any) -> None:
+        self._seedance_head = True
+        try:
+            server.Router(self).handle(server.GET)
+        finally:
+            self._seedance_head = False
+
+    def close(self: Any) -> None:
+        content = self._content.encode("utf-8") if isinstance(self._content, str) else self._content
+        self._handler.send_response(self.status.value, self.status.phrase)
+        for k, v in self._headers.items():
+            self._handler.send_header(k, v)
+        self._handler.send_header("Content-Length", str(len(content)))
+        self._handler.end_headers()
+        if not getattr(self._handler, "_seedance_head", False):
+            self._handler.wfile.write(content)
+
+    handler_cls.do_HEAD = do_head
+    server.Response.close = close
+
+
 def install_strict_layer(state: _StrictState) -> None:
     """Patch gcp-storage-emulator's handlers in this process to behave like strict GCS."""
     from gcp_storage_emulator import server
@@ -225,6 +409,45 @@ def install_strict_layer(state: _StrictState) -> None:
         return orig_chunk(response, storage, upload_id, chunk, parsed)
 
     objects._handle_resumable_chunk = handle_resumable_chunk
+
+    def server_side_copy(original: Any, *, body_metadata: bool) -> Any:
+        """``copyTo`` / ``rewriteTo`` behind the destination's preconditions and
+        ``ifSourceGenerationMatch``; rewrite also applies the request body's ``metadata``."""
+
+        def handler(request: Any, response: Any, storage: Any, *args: Any, **kwargs: Any) -> Any:
+            from gcp_storage_emulator.exceptions import NotFound
+
+            dest_bucket, dest_name = request.params["dest_bucket_name"], request.params["dest_object_id"]
+            problem = _precondition_problem(storage, dest_bucket, dest_name, _preconditions(request.query))
+            source_match = (request.query.get("ifSourceGenerationMatch") or [None])[0]
+            if problem is None and source_match is not None:
+                try:
+                    source = storage.get_file_obj(request.params["bucket_name"], request.params["object_id"])
+                except NotFound:
+                    source = None
+                live = "0" if source is None else str(source.get("generation"))
+                if live != source_match:
+                    problem = f"ifSourceGenerationMatch={source_match} but the source generation is {live}"
+            if problem:
+                state.stats["precondition_failures"] += 1
+                return _fail_412(request, response, problem)
+            body = request.data if body_metadata and isinstance(request.data, dict) else {}
+            result = original(request, response, storage, *args, **kwargs)
+            if body.get("metadata"):
+                with contextlib.suppress(NotFound):
+                    objects._patch(storage, dest_bucket, dest_name, {"metadata": body["metadata"]})
+            state.stats["objects_written"] += 1
+            return result
+
+        return handler
+
+    for _, handlers in server.HANDLERS:
+        post = handlers.get("POST") if isinstance(handlers, dict) else None
+        if post is objects.copy:
+            handlers["POST"] = server_side_copy(objects.copy, body_metadata=False)
+        elif post is objects.rewrite:
+            handlers["POST"] = server_side_copy(objects.rewrite, body_metadata=True)
+
     objects._media_upload = checked(objects._media_upload, query_name)
     objects._multipart_upload = checked(objects._multipart_upload, multipart_name)
     objects._create_resumable_upload = create_resumable_upload
@@ -258,11 +481,29 @@ def install_strict_layer(state: _StrictState) -> None:
     def stats_handler(request: Any, response: Any, storage: Any) -> None:
         response.json(dict(state.stats))
 
+    orig_download = objects.download
+
+    def json_download(request: Any, response: Any, storage: Any, *args: Any, **kwargs: Any) -> None:
+        serve_object(request, response, storage, xml=False)
+
+    def xml_download(request: Any, response: Any, storage: Any, *args: Any, **kwargs: Any) -> None:
+        serve_object(request, response, storage, xml=True)
+
+    objects.download = json_download  # objects.get(alt=media) calls it by name
+
+    def rebound(handlers: dict[str, Any], regex: str) -> dict[str, Any]:
+        xml = regex.startswith(r"^/(?P<bucket_name>")  # the XML API's /{bucket}/{object}
+        return {
+            m: ((xml_download if xml else json_download) if h is orig_download else h)
+            for m, h in handlers.items()
+        }
+
     server.HANDLERS = (
         (r"^/_strict/faults$", {"POST": faults_handler, "DELETE": faults_handler}),
         (r"^/_strict/stats$", {"GET": stats_handler}),
-        *server.HANDLERS,
+        *((regex, rebound(handlers, regex)) for regex, handlers in server.HANDLERS),
     )
+    install_head(server)
 
 
 def serve(host: str = "127.0.0.1", port: int = 0) -> None:

@@ -7,7 +7,7 @@ import secrets
 import string
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_seedance.emulator import media
+from airflow_provider_seedance.emulator import media, render
 from airflow_provider_seedance.emulator.faults import JOB_KINDS
 from airflow_provider_seedance.emulator.incoming import root_url
 from airflow_provider_seedance.emulator.state import EmulatorState, Failure, Job, get_state
@@ -50,14 +50,18 @@ def create_job(
     """Create and store a job for submit ``body`` with the current timing config.
 
     The seed and duration come from the body's ``seed`` and ``duration``; ``prompt`` defaults to
-    the body's ``prompt``. Any job fault for ``route`` applies to the new job.
+    the body's ``prompt``. Any job fault for ``route`` applies to the new job. With
+    ``render_videos`` on, the job's video is a take rendered for the request (:mod:`.render`).
     """
     cfg = state.config
     chosen_seed = seed_for(body.get("seed"))
     if chosen_seed is None:
         chosen_seed = state.random_seed()
-    size = media.video_layout(request_id, chosen_seed, cfg.video_size_bytes).size
     prompt = body.get("prompt") if prompt is None else prompt
+    if cfg.render_videos:
+        spec = render.spec_from_params(chosen_seed, prompt if isinstance(prompt, str) else "", body)
+        render.register_job(request_id, spec)
+    size = media.video_layout(request_id, chosen_seed, cfg.video_size_bytes).size
     job = Job(
         platform=platform,
         request_id=request_id,

@@ -1,6 +1,7 @@
 """The videos the emulator serves: a real, playable MP4 per job, streamed at any size.
 
-Each job's file is the committed sample clip (``assets/sample.mp4``, 1 s 64x64 H.264) followed by
+Each job's file is the committed sample clip (``assets/sample.mp4``, 1 s 64x64 H.264) -- or, for
+jobs created with ``render_videos`` on, the take drawn for the request (:mod:`.render`) -- followed by
 one top-level MP4 ``free`` box holding ``job=<id> seed=<seed>`` (so every job's bytes differ and
 are deterministic) and, when a size is configured, zero padding up to that size. Players skip
 ``free`` boxes, so the file stays playable. The padding is generated while streaming: a 500 MB
@@ -76,8 +77,14 @@ def _free_box_header(box_size: int) -> bytes:
 
 
 def video_layout(request_id: str, seed: int, target_size: int = 0) -> VideoLayout:
-    """Layout of the job's video; ``target_size`` pads it (ignored when smaller than natural)."""
-    sample = sample_bytes()
+    """Layout of the job's video; ``target_size`` pads it (ignored when smaller than natural).
+
+    The clip is the job's rendered take when one was registered for it
+    (:func:`.render.register_job`), else the committed sample.
+    """
+    from airflow_provider_seedance.emulator.render import clip_for_job
+
+    sample = clip_for_job(request_id) or sample_bytes()
     tag = f"seedance-emulator job={request_id} seed={seed}\n".encode()
     natural = len(sample) + 8 + len(tag)
     if target_size <= natural:

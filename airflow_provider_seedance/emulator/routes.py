@@ -50,12 +50,20 @@ class Route:
         return method == self.method and self.pattern.fullmatch(path) is not None
 
 
+#: fal's submit paths: every mode on both tiers (``/bytedance/seedance-2.0[/fast]/<mode>``), one
+#: route name, so one fault targets them all.
+FAL_MODES = ("text-to-video", "image-to-video", "reference-to-video")
+FAL_SUBMIT_PATHS = tuple(f"{FAL_APP}{tier}/{mode}" for mode in FAL_MODES for tier in ("", "/fast"))
+
 ROUTES: tuple[Route, ...] = (
-    Route("fal.submit", "fal", "POST", FAL_APP + "/reference-to-video"),
-    Route("fal.submit", "fal", "POST", FAL_APP + "/fast/reference-to-video"),
+    *(Route("fal.submit", "fal", "POST", path) for path in FAL_SUBMIT_PATHS),
     Route("fal.status", "fal", "GET", FAL_APP + "/requests/{request_id}/status"),
     Route("fal.result", "fal", "GET", FAL_APP + "/requests/{request_id}"),
     Route("fal.cancel", "fal", "PUT", FAL_APP + "/requests/{request_id}/cancel"),
+    Route("fal.storage_token", "fal", "POST", "/storage/auth/token"),
+    Route("fal.storage_upload", "fal", "POST", "/fal-cdn/files/upload"),
+    Route("fal.storage_file", "fal", "GET", "/fal-cdn/files/{file_id}/{name}"),
+    Route("fal.storage_file", "fal", "HEAD", "/fal-cdn/files/{file_id}/{name}"),
     Route("oxen.submit", "oxen", "POST", OXEN_QUEUE),
     Route("oxen.list", "oxen", "GET", OXEN_QUEUE),
     Route("oxen.status", "oxen", "GET", OXEN_QUEUE + "/{generation_id}"),

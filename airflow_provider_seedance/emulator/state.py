@@ -156,6 +156,7 @@ class Job:
             "dialect": self.platform,
             "request_id": self.request_id,
             "tier": self.tier,
+            "mode": self.extra.get("mode", "reference-to-video"),
             "model": self.model,
             "state": self.phase(now),
             "seed": self.seed,
@@ -187,6 +188,7 @@ class EmulatorState:
         self._seq = 0
         self._submit_times: dict[str, list[float]] = {}
         self.limits = AccountLimits()
+        self.extensions: dict[str, Any] = {}  # per-feature state (fal storage, ...); reset clears it
 
     def add_initial_fault(self, fault: Fault) -> None:
         """Register a start-up fault (``--fault``); :meth:`reset` re-arms it."""
@@ -206,6 +208,7 @@ class EmulatorState:
         self._seq = 0
         self._submit_times.clear()
         self.limits.reset()
+        self.extensions.clear()
 
     def now(self) -> float:
         return self.clock.now()

@@ -95,14 +95,18 @@ class EmulatorHandle:
         video_ttl_seconds: float | None = None,
         video_size_bytes: int | None = None,
         manual_clock: bool | None = None,
+        render_videos: bool | None = None,
+        fetch_references: bool | None = None,
     ) -> dict[str, Any]:
         """Change any subset of the timing/media settings; returns the new config."""
         changes = {
+            "render_videos": render_videos,
             "queue_seconds": queue_seconds,
             "run_seconds": run_seconds,
             "video_ttl_seconds": video_ttl_seconds,
             "video_size_bytes": video_size_bytes,
             "manual_clock": manual_clock,
+            "fetch_references": fetch_references,
         }
         body = {k: v for k, v in changes.items() if v is not None}
         result: dict[str, Any] = self._call("POST", "/config", json=body).json()
@@ -220,6 +224,7 @@ class EmulatorServer:
         video_ttl_seconds: float | None = None,
         video_size_bytes: int | None = None,
         manual_clock: bool = False,
+        render_videos: bool = False,
         faults: tuple[str, ...] | list[str] = (),
         tls: bool = False,
         host: str = "127.0.0.1",
@@ -251,6 +256,8 @@ class EmulatorServer:
                 args += [flag, str(value)]
         if manual_clock:
             args.append("--manual-clock")
+        if render_videos:
+            args.append("--render-videos")
         for spec in faults:
             args += ["--fault", spec]
         self._args = args + list(extra_args)

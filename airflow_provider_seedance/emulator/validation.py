@@ -19,6 +19,11 @@ MAX_SEED = 2**32 - 1
 DURATION_STRINGS = ("auto", *(str(n) for n in range(4, 16)))
 DURATION_INTS = (-1, *range(4, 16))
 FAL_ASPECT_RATIOS = ("auto", "21:9", "16:9", "4:3", "1:1", "3:4", "9:16")
+#: The Seedance 2.0 modes, as the platforms' endpoint and model names spell them.
+TEXT_TO_VIDEO = "text-to-video"
+IMAGE_TO_VIDEO = "image-to-video"
+REFERENCE_TO_VIDEO = "reference-to-video"
+MODES = (TEXT_TO_VIDEO, IMAGE_TO_VIDEO, REFERENCE_TO_VIDEO)
 ADAPTIVE_ASPECT_RATIOS = ("adaptive", "21:9", "16:9", "4:3", "1:1", "3:4", "9:16")
 
 
@@ -125,23 +130,55 @@ def check_seed(body: dict[str, Any], field: str = "seed", *, allow_minus_one: bo
     return []
 
 
+def check_frames(body: dict[str, Any], first: str, last: str) -> list[Problem]:
+    """image-to-video: ``first`` (the first frame's URL) is required, ``last`` optional."""
+    problems: list[Problem] = []
+    for field, required in ((first, True), (last, False)):
+        value = body.get(field)
+        if value is None:
+            if required:
+                problems.append(Problem(field, "Field required", "missing"))
+        elif not isinstance(value, str) or not value.strip():
+            problems.append(Problem(field, "Input should be a valid URL string", "url_type", value))
+    return problems
+
+
+def check_foreign_fields(body: dict[str, Any], foreign: Iterable[str]) -> list[Problem]:
+    """Media fields of another mode sent to this one (the endpoint's schema has no such field)."""
+    return [
+        Problem(field, "Extra inputs are not permitted", "extra_forbidden", body[field])
+        for field in foreign
+        if body.get(field) is not None
+    ]
+
+
 def check_flat_body(
     body: dict[str, Any],
     media: tuple[str, str, str],
     *,
     enums: Iterable[tuple[str, tuple[Any, ...]]],
     bools: Iterable[str] = ("generate_audio",),
+    mode: str = REFERENCE_TO_VIDEO,
+    frames: tuple[str, str] = ("image_url", "end_image_url"),
 ) -> list[Problem]:
-    """Check a flat request body (fal, Oxen, AIHubMax), in the order the platforms report:
+    """Check a flat request body (fal, Oxen, AIHubMax) of ``mode``, in the order the platforms report:
 
-    ``prompt``; the image, video and audio URL lists named by ``media`` (limits
-    :data:`MAX_IMAGES`, :data:`MAX_VIDEOS`, :data:`MAX_AUDIOS`); each ``(field, allowed)`` of
-    ``enums`` in turn; each boolean of ``bools``; ``seed`` (-1 allowed).
+    ``prompt``; for reference-to-video the image, video and audio URL lists named by ``media``
+    (limits :data:`MAX_IMAGES`, :data:`MAX_VIDEOS`, :data:`MAX_AUDIOS`), for image-to-video the
+    first and last frame named by ``frames``, and any other mode's media field (refused); each
+    ``(field, allowed)`` of ``enums`` in turn; each boolean of ``bools``; ``seed`` (-1 allowed).
     """
     problems = check_prompt(body.get("prompt"))
-    limits = (MAX_IMAGES, MAX_VIDEOS, MAX_AUDIOS)
-    lists = {field: (body.get(field), limit) for field, limit in zip(media, limits, strict=True)}
-    problems += check_media(lists)[0]
+    if mode == REFERENCE_TO_VIDEO:
+        limits = (MAX_IMAGES, MAX_VIDEOS, MAX_AUDIOS)
+        lists = {field: (body.get(field), limit) for field, limit in zip(media, limits, strict=True)}
+        problems += check_media(lists)[0]
+        problems += check_foreign_fields(body, frames)
+    elif mode == IMAGE_TO_VIDEO:
+        problems += check_frames(body, *frames)
+        problems += check_foreign_fields(body, media)
+    else:
+        problems += check_foreign_fields(body, (*media, *frames))
     for field, allowed in enums:
         problems += check_enum(body, field, allowed)
     for field in bools:

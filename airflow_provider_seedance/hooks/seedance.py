@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ import httpx
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
+from airflow_provider_seedance.client.checks import clean_api_key, seconds_problem
 from airflow_provider_seedance.client.errors import (
     FieldError,
     SeedanceAuthError,
@@ -30,9 +32,11 @@ from airflow_provider_seedance.client.models import (
     JobRef,
     JobResult,
     JobStatus,
-    ReferenceToVideoRequest,
+    Mode,
+    SeedanceRequest,
+    build_request,
 )
-from airflow_provider_seedance.client.platforms import DIALECTS
+from airflow_provider_seedance.client.platforms import DIALECTS, dialect_options
 from airflow_provider_seedance.client.retry import RetryPolicy
 from airflow_provider_seedance.client.transport import (
     DEFAULT_TIMEOUT,
@@ -58,6 +62,14 @@ class SeedanceConnectionConfig:
     api_key: str = field(repr=False)
     base_url: str | None
     timeout: float = DEFAULT_TIMEOUT
+    #: fal.ai only: let fal reroute a failing request to an "equivalent" endpoint (off: a seed
+    #: grid stays reproducible). The connection extra ``allow_fallbacks`` (a JSON bool).
+    allow_fallbacks: bool = False
+    #: Model / endpoint ids replacing the dialect's defaults (extra ``model_overrides``; Ark).
+    model_overrides: Mapping[str, str] | None = None
+    #: Operator defaults from the extra: ``preflight`` reference media, ``staging_uri`` for local files.
+    preflight: bool | None = None
+    staging_uri: str | None = None
 
 
 def _base_url_from(conn: Connection) -> str | None:
@@ -82,6 +94,42 @@ def _base_url_from(conn: Connection) -> str | None:
     if conn.port and not has_port and parts.netloc:
         parts = parts._replace(netloc=f"{parts.netloc}:{int(conn.port)}")
     return urlunsplit(parts).rstrip("/")
+
+
+def _extra_of(conn: Connection) -> dict[str, Any] | None:
+    """The connection's extra as a dict; None when it is set but is not a JSON object.
+
+    Not ``conn.extra_dejson``: that logs and returns ``{}`` for unparsable JSON, which would
+    silently mean "fal.ai" for a connection meant for another platform.
+    """
+    raw: Any = conn.extra
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return {}
+    if isinstance(raw, dict):
+        return raw
+    try:
+        value = json.loads(raw)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+_INVALID = object()
+
+
+def _optional_bool(value: Any) -> Any:
+    """A connection extra's boolean (``true``/``false`` as JSON or text), None when unset, else
+    :data:`_INVALID`."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    return _INVALID
 
 
 def _is_http_url(url: str) -> bool:
@@ -139,50 +187,113 @@ class SeedanceHook(BaseHook):
 
     # -- configuration -------------------------------------------------------------------
     def config_from_connection(self, conn: Connection) -> SeedanceConnectionConfig:
-        """Pure: read a connection into a :class:`SeedanceConnectionConfig`, with clear errors."""
-        extra = conn.extra_dejson or {}
-        platform = str(extra.get("platform") or DEFAULT_PLATFORM).strip().lower()
+        """Pure: read a connection into a :class:`SeedanceConnectionConfig`, with clear errors.
+
+        Every problem is reported at once, before any request: an extra that is not a JSON
+        object (Airflow would read it as ``{}``, i.e. fal), an unknown or non-string platform, a
+        timeout that is not a finite positive number, an ``allow_fallbacks`` that is not a JSON
+        bool, a missing key or one that cannot be sent in a header. The key is never quoted.
+        """
+        prefix = f"connection {self.seedance_conn_id!r}"
         errors: list[FieldError] = []
-        if platform not in PLATFORMS:
+        extra = _extra_of(conn)
+        if extra is None:
             errors.append(
                 FieldError(
-                    f"connection {self.seedance_conn_id!r} extra.platform",
-                    f"must be one of {', '.join(PLATFORMS)}, got {platform!r}",
+                    f"{prefix} extra",
+                    "is not a JSON object (Airflow would read it as {} and use fal.ai): fix its JSON, "
+                    'e.g. {"platform": "byteplus"}',
                 )
             )
+            extra = {}
+        raw_platform = extra.get("platform")
+        platform = DEFAULT_PLATFORM
+        if raw_platform is not None and not isinstance(raw_platform, str):
+            errors.append(
+                FieldError(
+                    f"{prefix} extra.platform",
+                    f"must be a string, one of {', '.join(PLATFORMS)}; got {type(raw_platform).__name__}",
+                )
+            )
+        elif raw_platform and raw_platform.strip():
+            platform = raw_platform.strip().lower()
+            if platform not in PLATFORMS:
+                errors.append(
+                    FieldError(
+                        f"{prefix} extra.platform", f"must be one of {', '.join(PLATFORMS)}, got {platform!r}"
+                    )
+                )
+        api_key = ""
         if not conn.password:
+            errors.append(FieldError(f"{prefix} password", "must hold the platform's API key"))
+        else:
+            try:
+                api_key = clean_api_key(str(conn.password), f"{prefix} password")
+            except SeedanceValidationError as exc:
+                errors.extend(exc.errors)
+        timeout, problem = self._timeout_of(extra, prefix)
+        if problem is not None:
+            errors.append(problem)
+        allow_fallbacks = extra.get("allow_fallbacks", False)
+        if not isinstance(allow_fallbacks, bool):
             errors.append(
                 FieldError(
-                    f"connection {self.seedance_conn_id!r} password", "must hold the platform's API key"
+                    f"{prefix} extra.allow_fallbacks",
+                    f"must be true or false (a JSON bool), got {type(allow_fallbacks).__name__}",
                 )
             )
-        raw_timeout: Any = self.timeout if self.timeout is not None else extra.get("timeout")
-        if raw_timeout is None or raw_timeout == "":
-            raw_timeout = DEFAULT_TIMEOUT
-        try:
-            if isinstance(raw_timeout, bool):
-                raise TypeError
-            timeout = float(raw_timeout)
-            if not timeout > 0:  # also rejects NaN
-                raise ValueError
-        except (TypeError, ValueError):
-            errors.append(
-                FieldError(f"connection {self.seedance_conn_id!r} extra.timeout", "must be a positive number")
-            )
-            timeout = DEFAULT_TIMEOUT
+            allow_fallbacks = False
         base_url = _base_url_from(conn)
         if base_url is not None and not _is_http_url(base_url):
             errors.append(
-                FieldError(
-                    f"connection {self.seedance_conn_id!r} host",
-                    f"must be an http(s) URL or a host name, got {conn.host!r}",
-                )
+                FieldError(f"{prefix} host", f"must be an http(s) URL or a host name, got {conn.host!r}")
             )
+        options: dict[str, Any] = {}
+        try:
+            options = dialect_options(extra)
+        except SeedanceValidationError as exc:
+            errors.extend(
+                FieldError(f"connection {self.seedance_conn_id!r} {e.field}", e.message) for e in exc.errors
+            )
+        preflight = _optional_bool(extra.get("preflight"))
+        if preflight is _INVALID:
+            errors.append(
+                FieldError(f"connection {self.seedance_conn_id!r} extra.preflight", "must be true or false")
+            )
+        staging_uri = str(extra.get("staging_uri") or "").strip() or None
         if errors:
             raise SeedanceValidationError(errors)
         return SeedanceConnectionConfig(
-            platform=platform, api_key=str(conn.password), base_url=base_url, timeout=timeout
+            platform=platform,
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            allow_fallbacks=allow_fallbacks,
+            model_overrides=options.get("model_overrides"),
+            preflight=preflight if isinstance(preflight, bool) else None,
+            staging_uri=staging_uri,
         )
+
+    def _timeout_of(self, extra: dict[str, Any], prefix: str) -> tuple[float, FieldError | None]:
+        """The request timeout (the hook's argument, else the extra's), or the problem with it."""
+        raw: Any
+        if self.timeout is not None:
+            field_name, raw = "timeout", self.timeout
+        else:
+            field_name, raw = f"{prefix} extra.timeout", extra.get("timeout")
+        if raw is None or raw == "":
+            return DEFAULT_TIMEOUT, None
+        value: Any = raw
+        if isinstance(raw, str):
+            try:
+                value = float(raw)
+            except ValueError:
+                value = raw
+        if seconds_problem(field_name, value) is not None:
+            return DEFAULT_TIMEOUT, FieldError(
+                field_name, f"must be a positive number of seconds (finite, at most 366 days), got {raw!r}"
+            )
+        return float(value), None
 
     @cached_property
     def config(self) -> SeedanceConnectionConfig:
@@ -209,6 +320,8 @@ class SeedanceHook(BaseHook):
             "base_url": config.base_url,
             "timeout": config.timeout,
             "retry": self.retry_policy,
+            "allow_fallbacks": config.allow_fallbacks,
+            "model_overrides": config.model_overrides,
         }
 
     # -- clients -------------------------------------------------------------------------
@@ -248,16 +361,24 @@ class SeedanceHook(BaseHook):
         return httpx.Client(**http_client_kwargs(timeout), headers={"User-Agent": USER_AGENT})
 
     # -- operations (sync) ---------------------------------------------------------------
-    def build_request(self, **inputs: Any) -> ReferenceToVideoRequest:
-        """Validate inputs against the shared limits and this connection's platform. No HTTP.
+    def build_request(
+        self, mode: Mode | str = Mode.REFERENCE_TO_VIDEO, *, references_resolved: bool = True, **inputs: Any
+    ) -> SeedanceRequest:
+        """Validate ``mode``'s inputs against the shared limits and this connection's platform
+        (the mode and tier sold, the resolution). No HTTP.
 
         A request built here may be submitted with ``submit(request, checked=True)``.
+        ``references_resolved=False`` validates the references as the user gave them (gs://,
+        local paths), before :func:`~.client.references.prepare_references` resolves them;
+        such a request is for checking only, never for submitting.
         """
-        request = ReferenceToVideoRequest(**inputs)
-        self.client.check(request)
+        request = build_request(mode, **inputs)
+        errors = self.client.dialect.check(request, references_resolved=references_resolved)
+        if errors:
+            raise SeedanceValidationError(errors)
         return request
 
-    def submit(self, request: ReferenceToVideoRequest, *, checked: bool = False) -> JobRef:
+    def submit(self, request: SeedanceRequest, *, checked: bool = False) -> JobRef:
         """Submit once; ``checked=True`` when :meth:`build_request` already validated ``request``."""
         return self.client.submit(request, checked=checked)
 

@@ -1,64 +1,126 @@
-"""The generation operator: :class:`SeedanceReferenceToVideoOperator` and its job link.
+"""The generation operators, one per Seedance 2.0 mode, and their job link.
 
-It submits one Seedance 2.0 reference-to-video job (never twice: the job id goes to the task
-state store before waiting), waits for it (in the worker, or deferred to
+:class:`SeedanceReferenceToVideoOperator`, :class:`SeedanceTextToVideoOperator` and
+:class:`SeedanceImageToVideoOperator` are thin subclasses of one implementation,
+:class:`_SeedanceGenerationOperator`, parametrised by its ``mode`` (the mode registry
+:data:`~.client.models.MODES` gives the media inputs and the request class). Each submits one
+job (never twice: the job id goes to the task state store before waiting), after resolving and
+preflighting its reference media and reserving its estimate in the spend ledger when one is
+configured; waits for it (in the worker, or deferred to
 :class:`~airflow_provider_seedance.triggers.seedance.SeedanceJobTrigger`), cancels it when the
 wait ends without the job ending, and returns a :class:`~.client.models.JobOutput` as XCom.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
 
 from airflow.sdk import BaseOperator, BaseOperatorLink, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airflow_provider_seedance.client.checks import check_numbers, number_problem, seconds_problem
 from airflow_provider_seedance.client.errors import (
+    CONTENT_REJECTED,
+    FieldError,
+    ReferenceResolutionError,
     SeedanceAmbiguousSubmitError,
     SeedanceAuthError,
-    SeedanceError,
+    SeedanceContentRejected,
     SeedanceNotFoundError,
+    SeedancePreflightError,
+    SeedanceRateLimitError,
     SeedanceRequestRejected,
+    SeedanceTransportError,
     SeedanceValidationError,
 )
 from airflow_provider_seedance.client.events import JobEvent
 from airflow_provider_seedance.client.models import (
-    INPUT_FIELDS,
+    MODES,
     JobOutput,
     JobRef,
     JobState,
+    Mode,
     OutputStatus,
-    ReferenceToVideoRequest,
+    SeedanceRequest,
+    build_request,
 )
 from airflow_provider_seedance.client.polling import Poller, wait_sync
-from airflow_provider_seedance.client.pricing import CostEstimate, estimate_cost
-from airflow_provider_seedance.hooks.seedance import SeedanceHook
+from airflow_provider_seedance.client.pricing import CostEstimate, budget_problem, estimate_cost
+from airflow_provider_seedance.hooks.seedance import DEFAULT_PLATFORM, SeedanceHook
+from airflow_provider_seedance.ledger.airflow import BudgetWindowWait, LedgerGuard, guarded_submit
 from airflow_provider_seedance.triggers.seedance import SeedanceJobTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
     from airflow.sdk.types import TaskInstanceKey
 
+    from airflow_provider_seedance.client.references import PreparedReferences
+
 #: Task-state-store key holding this task instance's job. Renaming it breaks in-flight retries.
 STATE_KEY = "seedance_job"
 #: XCom keys pushed right after submitting, before waiting.
 XCOM_JOB_KEY = "seedance_job"
 XCOM_JOB_URL_KEY = "seedance_job_url"
+#: Task-state-store key holding the submitted job's references (originals and how each was
+#: resolved, never a signed URL), so the result has them after a deferral or a retry.
+REFERENCES_STATE_KEY = "seedance_references"
 #: How long the job id is kept in the task state store.
 STATE_RETENTION = timedelta(days=7)
 
 #: The validated request and its cost estimate, made once per execute.
-_Prepared = tuple[ReferenceToVideoRequest, CostEstimate]
+_Prepared = tuple[SeedanceRequest, CostEstimate]
 
 PHASE_SUBMITTING = "submitting"
 PHASE_SUBMITTED = "submitted"
 PHASE_AMBIGUOUS = "ambiguous"
 PHASE_SUCCEEDED = "succeeded"
 PHASE_FAILED = "failed"
+
+
+#: A rendered integer: ASCII digits only, optionally signed.
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+_CHANGE_INPUT = (
+    "The platform refused the content; retrying the same inputs would be refused again, so the task "
+    "is not retried: change the refused input"
+)
+
+#: Submit outcomes that provably created no job: the request never left the machine or never
+#: reached a handler that creates jobs ("retry": Airflow may retry) or the platform refused it
+#: (4xx: "refused", failing the task). Everything else may have created a job.
+_NOTHING_CREATED_RETRY = (SeedanceRateLimitError,)
+_NOTHING_CREATED_REFUSED = (SeedanceValidationError,)
+
+
+def _created_nothing(exc: BaseException) -> str | None:
+    """``"retry"`` / ``"refused"`` when a submit that raised ``exc`` provably created no job; else None."""
+    if isinstance(exc, SeedanceTransportError):
+        return None if exc.request_sent else "retry"
+    if isinstance(exc, _NOTHING_CREATED_RETRY):
+        return "retry"
+    if isinstance(exc, _NOTHING_CREATED_REFUSED):
+        return "refused"
+    if (
+        isinstance(exc, SeedanceRequestRejected | SeedanceAuthError | SeedanceNotFoundError)
+        and 400 <= exc.status_code < 500
+    ):
+        return "refused"
+    return None
+
+
+def _unknown_message(exc: BaseException) -> str:
+    return (
+        f"The submit ended with {type(exc).__name__}: {exc}. A job may have been created and billed; "
+        "its outcome is unknown. Check the platform's request list before running this task again."
+    )
 
 
 class SeedanceJobLink(BaseOperatorLink):
@@ -83,22 +145,60 @@ def _is_plain(value: Any) -> bool:
     return False
 
 
-class SeedanceReferenceToVideoOperator(BaseOperator):
+def platform_from_environment(conn_id: object) -> str | None:
+    """The platform of connection ``conn_id`` when ``AIRFLOW_CONN_<ID>`` (JSON or URI form) says
+    it cheaply, for parse-time checks; None when unknown (no variable, a templated id, unreadable)."""
+    if not isinstance(conn_id, str) or not _is_plain(conn_id):
+        return None
+    raw = os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")
+    if not raw:
+        return None
+    extra: Any = None
+    try:
+        if raw.lstrip().startswith("{"):
+            extra = json.loads(raw).get("extra")
+            if isinstance(extra, str):
+                extra = json.loads(extra) if extra.strip() else {}
+        else:
+            query = parse_qs(urlsplit(raw).query)
+            extra = {k: v[-1] for k, v in query.items()}
+            if "__extra__" in extra:
+                extra = json.loads(extra["__extra__"])
+    except (ValueError, AttributeError):
+        return None
+    if extra is None:
+        extra = {}
+    if not isinstance(extra, Mapping):
+        return None
+    return str(extra.get("platform") or DEFAULT_PLATFORM).strip().lower()
+
+
+def _template_fields(mode: Mode) -> tuple[str, ...]:
+    """A mode's templated fields: its inputs (but the boolean ``generate_audio``) and the common ones."""
+    inputs = tuple(f for f in MODES[mode].input_fields if f != "generate_audio")
+    return (*inputs, "seedance_conn_id", "staging_uri", "campaign")
+
+
+class _SeedanceGenerationOperator(BaseOperator):
     """
-    Generate a video with Seedance 2.0 reference-to-video and return its metadata.
+    Generate a video with one Seedance 2.0 mode (:attr:`mode`) and return its metadata.
+
+    The shared implementation of the generation operators; use :class:`SeedanceReferenceToVideoOperator`,
+    :class:`SeedanceTextToVideoOperator` or :class:`SeedanceImageToVideoOperator`.
 
     The job is submitted **once**: its id is written to the task state store and to XCom right
     after the submit, so a retry (worker crash, triggerer restart) reconnects to the job
     instead of paying for a new one. In deferrable mode the worker slot is released while a
-    :class:`~airflow_provider_seedance.triggers.seedance.SeedanceJobTrigger` waits.
+    :class:`~airflow_provider_seedance.triggers.seedance.SeedanceJobTrigger` waits. Before a new
+    submit, reference media (``https://``, ``gs://`` or local paths) are preflighted against every
+    documented limit and resolved to URLs the platform can fetch; with a spend ledger the
+    estimate is reserved in every covering budget.
 
     .. seealso::
         The *Operators* how-to guide in the provider's documentation.
 
     :param prompt: Text prompt (<= 5000 characters); refer to inputs as ``@Image1``, ``@Video1``, ``@Audio1``.
-    :param image_urls: Up to 9 reference images (JPEG, PNG, WebP).
-    :param video_urls: Up to 3 reference videos (MP4, MOV).
-    :param audio_urls: Up to 3 reference audio files (MP3, WAV); needs an image or a video.
+    :param media: The mode's media inputs by name (the public subclasses pass their own parameters).
     :param resolution: ``480p`` or ``720p`` (platform-dependent).
     :param duration: ``"auto"`` or 4..15 seconds.
     :param aspect_ratio: ``auto``, ``21:9``, ``16:9``, ``4:3``, ``1:1``, ``3:4`` or ``9:16``.
@@ -117,21 +217,30 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
     :param cancel_on_kill: Cancel the remote job when the task is killed.
     :param resubmit_unknown: Submit again when an earlier attempt's submit had an unknown
         outcome (a job may exist and be billed). Off by default: never pay twice.
+    :param allow_unknown_price: Let ``max_cost_usd`` accept an estimate made with fal.ai's price
+        rules on a platform whose own prices are not known (otherwise such a job is refused).
+    :param preflight: Check reference media against every documented limit before submitting
+        (default: the connection extra ``preflight``, else True).
+    :param local_base: Directory relative local paths are resolved against, and the one local
+        files must lie in (default: the DAG folder, ``[core] dags_folder``).
+    :param staging_uri: ``gs://bucket/prefix/`` where local files are staged (content-addressed)
+        and signed (default: the connection extra ``staging_uri``); without one, local files go
+        to the platform's own storage where it has one (fal.ai).
+    :param signed_url_lifetime: Lifetime of the signed URLs of gs:// and staged references
+        (seconds or a timedelta; default 6 h, at most 7 days).
+    :param gcp_conn_id: The Google Cloud connection that reads and signs gs:// references.
+    :param impersonation_chain: Service account(s) to impersonate for GCS.
+    :param ledger_conn_id: The spend ledger's connection (see the *Budgets* guide); turns the ledger on.
+    :param budgets: Budgets for this task, added to the connection's and the Variable's.
+    :param campaign: Campaign tag(s) of the job (budgets per campaign, the spend report).
+    :param wait_for_budget: When a windowed budget is spent, defer to its next window instead of failing.
+    :param ledger_fail_open: Submit without a reservation when the ledger is unreachable
+        (default: the ledger connection's ``fail_open``, else fail closed).
     """
 
-    template_fields: Sequence[str] = (
-        "prompt",
-        "image_urls",
-        "video_urls",
-        "audio_urls",
-        "resolution",
-        "duration",
-        "aspect_ratio",
-        "seed",
-        "end_user_id",
-        "tier",
-        "seedance_conn_id",
-    )
+    #: The mode this operator generates; set by each public subclass.
+    mode: ClassVar[Mode]
+    template_fields: Sequence[str] = _template_fields(Mode.REFERENCE_TO_VIDEO)
     template_fields_renderers = {"image_urls": "json", "video_urls": "json", "audio_urls": "json"}
     operator_extra_links = (SeedanceJobLink(),)
     ui_color = "#f2e6ff"
@@ -140,9 +249,7 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
         self,
         *,
         prompt: str,
-        image_urls: list[str] | None = None,
-        video_urls: list[str] | None = None,
-        audio_urls: list[str] | None = None,
+        media: Mapping[str, Any] | None = None,
         resolution: str = "720p",
         duration: str | int = "auto",
         aspect_ratio: str = "auto",
@@ -159,13 +266,24 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
         input_video_seconds: float | None = None,
         cancel_on_kill: bool = True,
         resubmit_unknown: bool = False,
+        allow_unknown_price: bool = False,
+        preflight: bool | None = None,
+        local_base: str | None = None,
+        staging_uri: str | None = None,
+        signed_url_lifetime: float | timedelta | None = None,
+        gcp_conn_id: str = "google_cloud_default",
+        impersonation_chain: str | Sequence[str] | None = None,
+        ledger_conn_id: str | None = None,
+        budgets: dict[str, Any] | None = None,
+        campaign: str | list[str] | None = None,
+        wait_for_budget: bool = False,
+        ledger_fail_open: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.prompt = prompt
-        self.image_urls = image_urls
-        self.video_urls = video_urls
-        self.audio_urls = audio_urls
+        for name in MODES[self.mode].media_fields:
+            setattr(self, name, (media or {}).get(name))
         self.resolution = resolution
         self.duration = duration
         self.aspect_ratio = aspect_ratio
@@ -182,28 +300,68 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
         self.input_video_seconds = input_video_seconds
         self.cancel_on_kill = cancel_on_kill
         self.resubmit_unknown = resubmit_unknown
+        self.allow_unknown_price = allow_unknown_price
+        self.preflight = preflight
+        self.local_base = local_base
+        self.staging_uri = staging_uri
+        self.signed_url_lifetime = signed_url_lifetime
+        self.gcp_conn_id = gcp_conn_id
+        self.impersonation_chain = impersonation_chain
+        self.ledger_conn_id = ledger_conn_id
+        self.budgets = budgets
+        self.campaign = campaign
+        self.wait_for_budget = wait_for_budget
+        self.ledger_fail_open = ledger_fail_open
         self._ref: JobRef | None = None
-        if poll_interval <= 0:
-            raise ValueError("poll_interval must be positive")
-        if timeout <= 0:
-            raise ValueError("timeout must be positive")
-        if max_cost_usd is not None and max_cost_usd < 0:
-            raise ValueError("max_cost_usd must not be negative")
+        self._references: PreparedReferences | None = None
+        # Numbers are checked here (a bad DAG fails to parse) and again in execute (a value
+        # changed after construction, e.g. by a cluster policy or a partial/expand).
+        check_numbers(self._number_problems())
         # Literal inputs are checked at DAG parse time: a bad DAG never reaches a worker.
         inputs = self._raw_inputs()
         if all(_is_plain(v) for v in inputs.values()):
-            ReferenceToVideoRequest(**inputs)
+            build_request(self.mode, **inputs)
+        self._refuse_unsold_mode()
+
+    def _refuse_unsold_mode(self) -> None:
+        """At parse time: refuse a mode (or tier) the connection's platform does not sell, when the
+        platform can be read cheaply from ``AIRFLOW_CONN_<ID>``; else ``execute`` refuses it."""
+        from airflow_provider_seedance.client.platforms import DIALECTS, mode_refusal
+
+        platform = platform_from_environment(self.seedance_conn_id)
+        if platform is None or platform not in DIALECTS:
+            return
+        tier_known = isinstance(self.tier, str) and _is_plain(self.tier)
+        refusal = mode_refusal(platform, self.mode, self.tier if tier_known else "standard")
+        if refusal is not None and (tier_known or refusal.field == "mode"):
+            raise SeedanceValidationError([refusal])
 
     # -- inputs --------------------------------------------------------------------------
+    def _number_problems(self) -> list[FieldError | None]:
+        """Every numeric parameter: finite and in range (``nan`` would disable the budget guard,
+        or poll without pause; ``inf`` cannot be deferred)."""
+        return [
+            seconds_problem("poll_interval", self.poll_interval),
+            seconds_problem("timeout", self.timeout),
+            None
+            if self.max_cost_usd is None
+            else number_problem("max_cost_usd", self.max_cost_usd, minimum=0.0),
+            None
+            if self.input_video_seconds is None
+            else number_problem("input_video_seconds", self.input_video_seconds, minimum=0.0),
+        ]
+
     def _raw_inputs(self) -> dict[str, Any]:
-        values = {name: getattr(self, name) for name in INPUT_FIELDS}
+        values = {name: getattr(self, name) for name in MODES[self.mode].input_fields}
         return {k: v for k, v in values.items() if v is not None or k == "prompt"}
 
     def _inputs(self) -> dict[str, Any]:
         """Rendered inputs, with template-rendered numbers coerced back from strings."""
         inputs = self._raw_inputs()
         seed = inputs.get("seed")
-        if isinstance(seed, str) and seed.strip().lstrip("-").isdigit():
+        # ASCII digits only: "²".isdigit() is True but int("²") raises. Anything else stays a
+        # string, which the request model refuses naming ``seed``, like a literal.
+        if isinstance(seed, str) and _INTEGER.fullmatch(seed.strip()):
             inputs["seed"] = int(seed)
         return inputs
 
@@ -214,7 +372,8 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
     def _request_and_estimate(self) -> _Prepared:
         """Validate the rendered inputs for this platform and estimate the cost: once per execute."""
         try:
-            request = self.hook.build_request(**self._inputs())
+            check_numbers(self._number_problems())
+            request = self.hook.build_request(self.mode, references_resolved=False, **self._inputs())
         except SeedanceValidationError as exc:
             raise AirflowFailException(str(exc)) from exc
         estimate = estimate_cost(
@@ -257,16 +416,23 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
             self.log.info("Seedance job %s already succeeded; not submitting again", ref.request_id)
             return self._complete(context, ref, prepared)
         if ref is None:
-            if self.max_cost_usd is not None and estimate.usd > self.max_cost_usd:
-                raise AirflowFailException(
-                    f"Estimated cost ${estimate.usd:.4f} is above max_cost_usd=${self.max_cost_usd:.4f} "
-                    f"({estimate.basis}); nothing was submitted."
-                )
-            ref = self._submit(context, request)
+            # Only a submit that will really happen resolves and preflights the references.
+            prepared = self._with_references(context, prepared)
+            request, estimate = prepared
+            problem = budget_problem(
+                estimate, self.max_cost_usd, allow_unknown_price=self.allow_unknown_price
+            )
+            if problem is not None:
+                raise AirflowFailException(f"{problem}; nothing was submitted.")
+            ref = self._guarded_submit(context, request, estimate)
         self._ref = ref
         if not self.wait_for_completion:
             return JobOutput.from_job(
-                ref, status=OutputStatus.SUBMITTED, request=request, estimated_cost_usd=estimate.usd
+                ref,
+                status=OutputStatus.SUBMITTED,
+                request=request,
+                estimated_cost_usd=estimate.usd,
+                **self._reference_results(context),
             ).to_xcom()
         end_time = time.time() + self._wait_seconds()
         if self.deferrable:
@@ -284,6 +450,157 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
                 timeout=timedelta(seconds=self._wait_seconds() + self.poll_interval + 60),
             )
         return self._finish(context, self._wait_sync(ref, end_time), prepared)
+
+    # -- references ----------------------------------------------------------------------
+    def _with_references(self, context: Context, prepared: _Prepared) -> _Prepared:
+        """Preflight and resolve the request's references; the request to submit and its estimate.
+
+        Validation and preflight failures fail the task (a retry would fail the same way), except
+        transport faults, which Airflow retries. Nothing is uploaded or signed unless every
+        reference passed, and nothing is submitted unless all of them resolved.
+        """
+        request, estimate = prepared
+        if not request.media_inputs():
+            self._references = None
+            return prepared
+        from airflow_provider_seedance.client.references import prepare_references
+
+        config = self.hook.config
+        preflight = self.preflight if self.preflight is not None else config.preflight
+        with self.hook.get_http_client() as http:
+            try:
+                references = prepare_references(
+                    request.media_inputs(),
+                    platform=self.hook.platform,
+                    resolver=self._reference_resolver(http),
+                    preflight=True if preflight is None else preflight,
+                    http=http,
+                    local_base=self.local_base or conf.get("core", "dags_folder"),
+                )
+            except SeedancePreflightError as exc:
+                if exc.transient:
+                    raise AirflowException(f"{exc}; nothing was submitted (retrying may help).") from exc
+                raise AirflowFailException(f"{exc}; nothing was submitted.") from exc
+            except SeedanceValidationError as exc:
+                raise AirflowFailException(f"{exc}; nothing was submitted.") from exc
+            except ReferenceResolutionError as exc:
+                if exc.retryable:
+                    raise AirflowException(f"{exc}; nothing was submitted.") from exc
+                raise AirflowFailException(f"{exc}; nothing was submitted.") from exc
+        for record in references.records():
+            self.log.info("Reference %s: %s (%s)", record["field"], record["reference"], record["method"])
+        self._references = references
+        self._save_references(context, references)
+        measured = references.input_video_seconds
+        if references.inputs == request.media_inputs() and measured is None:
+            return prepared  # every reference as given and nothing measured: the request stands
+        try:
+            resolved = self.hook.build_request(self.mode, **{**self._inputs(), **references.inputs})
+        except SeedanceValidationError as exc:
+            raise AirflowFailException(str(exc)) from exc
+        estimate = estimate_cost(
+            resolved,
+            platform=self.hook.platform,
+            input_video_seconds=measured if measured is not None else self.input_video_seconds,
+        )
+        if measured is not None and resolved.has_video_inputs:
+            self.log.info("Estimated cost with the measured %.1f s of input video: %s", measured, estimate)
+        return resolved, estimate
+
+    def _save_references(self, context: Context, references: PreparedReferences) -> None:
+        store = self._store(context)
+        if store is not None:
+            store.set(
+                REFERENCES_STATE_KEY,
+                {"references": references.originals, "reference_media": references.records()},
+                retention=STATE_RETENTION,
+            )
+
+    def _reference_resolver(self, http: Any) -> Any:
+        """The resolver of this task's references: GCS from ``gcp_conn_id``; local files to the
+        staging prefix when one is named, else to fal's own storage on fal (at the connection's
+        base URL when it is overridden, e.g. the emulator)."""
+        from airflow_provider_seedance.client.reference_storage import (
+            DEFAULT_FAL_REST_URL,
+            FalStorage,
+            GCSStaging,
+        )
+        from airflow_provider_seedance.client.references import DEFAULT_SIGNED_URL_LIFETIME, ReferenceResolver
+        from airflow_provider_seedance.hooks.gcs import make_storage_client
+
+        config = self.hook.config
+        staging_uri = self.staging_uri or config.staging_uri
+        lifetime = self.signed_url_lifetime
+        if lifetime is None:
+            lifetime = DEFAULT_SIGNED_URL_LIFETIME
+        elif not isinstance(lifetime, timedelta):
+            lifetime = timedelta(seconds=float(lifetime))
+        try:
+            return ReferenceResolver(
+                storage_client_factory=lambda: make_storage_client(
+                    self.gcp_conn_id, self.impersonation_chain
+                ),
+                signed_url_lifetime=lifetime,
+                platform_storage=(
+                    FalStorage(
+                        api_key=config.api_key, http=http, rest_url=config.base_url or DEFAULT_FAL_REST_URL
+                    )
+                    if config.platform == "fal"
+                    else None
+                ),
+                staging=GCSStaging.from_uri(staging_uri) if staging_uri else None,
+                # A staging prefix the user names wins over fal's CDN: private, signed, short-lived.
+                prefer_staging=bool(staging_uri),
+            )
+        except ValueError as exc:
+            raise AirflowFailException(str(exc)) from exc
+
+    def _reference_results(self, context: Context) -> dict[str, Any]:
+        """``references`` / ``reference_media`` for the result: this try's, else the submitting try's."""
+        if self._references is not None:
+            return {
+                "references": self._references.originals,
+                "reference_media": self._references.records(),
+            }
+        store = self._store(context)
+        try:
+            saved = store.get(REFERENCES_STATE_KEY) if store is not None else None
+        except Exception:
+            saved = None
+        return dict(saved) if isinstance(saved, dict) else {}
+
+    # -- spend ledger --------------------------------------------------------------------
+    @cached_property
+    def ledger_guard(self) -> LedgerGuard | None:
+        """The spend ledger's hook points, or None when no ledger is configured (docs/budgets.md)."""
+        return LedgerGuard.for_operator(
+            seedance_conn_id=self.seedance_conn_id,
+            platform=self.hook.platform,
+            ledger_conn_id=self.ledger_conn_id,
+            budgets=self.budgets,
+            campaign=self.campaign,
+            wait_for_budget=self.wait_for_budget,
+            fail_open=self.ledger_fail_open,
+        )
+
+    def _guarded_submit(self, context: Context, request: SeedanceRequest, estimate: CostEstimate) -> JobRef:
+        """Reserve the estimate, submit once, record the outcome; defer while a windowed budget is spent."""
+        try:
+            return guarded_submit(
+                self.ledger_guard, context, request, estimate, lambda: self._submit(context, request)
+            )
+        except BudgetWindowWait as wait:
+            from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+
+            self.log.info("%s", wait)
+            self.defer(
+                trigger=DateTimeTrigger(moment=wait.next_window_at), method_name="execute_after_budget_wait"
+            )
+            raise  # unreachable: defer raises
+
+    def execute_after_budget_wait(self, context: Context, event: Any = None) -> dict[str, Any]:
+        """Resume when the budget's next window opens: start over (validate, resolve, reserve)."""
+        return self.execute(context)
 
     def _wait_seconds(self) -> float:
         if self.execution_timeout is not None:
@@ -313,7 +630,18 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
         job = state.get("job")
         if not isinstance(job, dict):
             return None, False
-        ref = JobRef.from_dict(job)
+        try:
+            ref = JobRef.from_dict(job)
+        except SeedanceValidationError as exc:
+            # A job was submitted but its stored reference is unreadable: its outcome is unknown.
+            if self.resubmit_unknown:
+                self.log.warning("Stored Seedance job is unreadable (%s); resubmit_unknown=True", exc)
+                return None, False
+            raise AirflowFailException(
+                f"An earlier attempt of this task submitted a job whose stored reference is unreadable "
+                f"({exc}); its outcome is unknown. Check the platform's request list; set "
+                "resubmit_unknown=True to submit anyway."
+            ) from exc
         try:
             status = self.hook.get_status(ref)
         except SeedanceNotFoundError:
@@ -334,20 +662,31 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
         )
         return None, False
 
-    def _submit(self, context: Context, request: ReferenceToVideoRequest) -> JobRef:
+    def _submit(self, context: Context, request: SeedanceRequest) -> JobRef:
+        """POST once, between two state writes: ``submitting`` before, ``submitted`` + job after.
+
+        The classification is positive: only an outcome that provably created no job clears the
+        state (:func:`_created_nothing`); anything else, a new error class included, leaves the
+        "unknown outcome" state, which a retry refuses to resubmit unless ``resubmit_unknown``.
+        A process killed mid-way leaves ``submitting``: the same unknown outcome.
+        """
         self._write_state(context, PHASE_SUBMITTING)
         try:
             ref = self.hook.submit(request, checked=True)
-        except SeedanceAmbiguousSubmitError as exc:
-            self._write_state(context, PHASE_AMBIGUOUS)
-            raise AirflowFailException(str(exc)) from exc
-        except (SeedanceRequestRejected, SeedanceAuthError, SeedanceValidationError) as exc:
+        except Exception as exc:
+            verdict = _created_nothing(exc)
+            if verdict is None:
+                self._write_state(context, PHASE_AMBIGUOUS)
+                message = str(exc) if isinstance(exc, SeedanceAmbiguousSubmitError) else _unknown_message(exc)
+                if self.resubmit_unknown:
+                    raise AirflowException(
+                        f"{message} (resubmit_unknown=True: a retry submits again)"
+                    ) from exc
+                raise AirflowFailException(message) from exc
             self._clear_state(context)
-            raise AirflowFailException(str(exc)) from exc
-        except SeedanceError:
-            # The request provably never created a job (connect errors, 429): a retry may submit.
-            self._clear_state(context)
-            raise
+            if verdict == "refused":
+                raise AirflowFailException(str(exc)) from exc
+            raise  # not sent, or 429: a retry may submit
         self._write_state(context, PHASE_SUBMITTED, ref)
         self._push_job(context, ref)
         # The dialect's label, not the platform key: Airflow masks every connection-extra value in logs.
@@ -391,21 +730,38 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
         if event.status.is_success:
             return self._complete(context, ref, prepared)
         message = f"Seedance job {ref.request_id} {event.status.value}: {event.message}"
+        if event.error_type == CONTENT_REJECTED:
+            # The same inputs would be refused (and maybe billed) again: no Airflow retry.
+            self._write_state(context, PHASE_FAILED, ref)
+            raise AirflowFailException(f"{message}. {_CHANGE_INPUT}")
         if event.status.job_may_be_running:
             self.log.warning(
                 "Waiting for Seedance job %s ended with %s; cancelling it", ref.request_id, event.status.value
             )
             message += f"; cancel: {self._cancel_quietly(ref)}"
+        if self.ledger_guard is not None:
+            self.ledger_guard.failed(context, ref, event.status.value)
         self._write_state(context, PHASE_FAILED, ref)
         raise AirflowException(message)
 
     def _complete(self, context: Context, ref: JobRef, prepared: _Prepared | None = None) -> dict[str, Any]:
         request, estimate = prepared or self._request_and_estimate()
-        result = self.hook.get_result(ref)
+        try:
+            result = self.hook.get_result(ref)
+        except SeedanceContentRejected as exc:  # fal: the refusal shows when the result is fetched
+            self._write_state(context, PHASE_FAILED, ref)
+            raise AirflowFailException(f"{exc}. {_CHANGE_INPUT}") from exc
         self._write_state(context, PHASE_SUCCEEDED, ref)
         output = JobOutput.from_job(
-            ref, result, status=OutputStatus.SUCCEEDED, request=request, estimated_cost_usd=estimate.usd
+            ref,
+            result,
+            status=OutputStatus.SUCCEEDED,
+            request=request,
+            estimated_cost_usd=estimate.usd,
+            **self._reference_results(context),
         )
+        if self.ledger_guard is not None:
+            self.ledger_guard.succeeded(context, ref)
         self.log.info(
             "Seedance job %s succeeded: %s (%s bytes, seed %s)",
             ref.request_id,
@@ -428,3 +784,111 @@ class SeedanceReferenceToVideoOperator(BaseOperator):
         """Cancel the remote job when a running (sync) task is killed; deferred kills go to the trigger."""
         if self.cancel_on_kill and self._ref is not None:
             self._cancel_quietly(self._ref)
+
+    # -- lineage ---------------------------------------------------------------------------
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: inputs the gs:// references, output the Seedance job. None without OpenLineage."""
+        try:
+            from airflow.providers.common.compat.openlineage.facet import Dataset
+            from airflow.providers.openlineage.extractors import OperatorLineage
+        except ImportError:
+            return None
+        if self._ref is None:
+            return None
+        inputs = []
+        if self._references is not None:
+            inputs = [Dataset(namespace=f"gs://{o.bucket}", name=o.name) for o in self._references.gcs_inputs]
+        outputs = [Dataset(namespace=f"seedance://{self._ref.platform}", name=f"jobs/{self._ref.request_id}")]
+        return OperatorLineage(inputs=inputs, outputs=outputs)
+
+
+class SeedanceReferenceToVideoOperator(_SeedanceGenerationOperator):
+    """
+    Generate a video with Seedance 2.0 reference-to-video and return its metadata.
+
+    Up to 9 images, 3 videos and 3 audio files (12 in all) guide the video; the prompt refers to
+    them as ``@Image1``, ``@Video1``, ``@Audio1``. Each item is an ``https://`` URL, a
+    ``gs://bucket/object`` or a local path. Every other parameter is described on
+    :class:`_SeedanceGenerationOperator`.
+
+    .. seealso::
+        The *Operators* how-to guide in the provider's documentation.
+
+    :param prompt: Text prompt (<= 5000 characters).
+    :param image_urls: Up to 9 reference images (JPEG, PNG, WebP).
+    :param video_urls: Up to 3 reference videos (MP4, MOV), 2..15 s in all.
+    :param audio_urls: Up to 3 reference audio files (MP3, WAV); needs an image or a video.
+    """
+
+    mode = Mode.REFERENCE_TO_VIDEO
+    template_fields: Sequence[str] = _template_fields(Mode.REFERENCE_TO_VIDEO)
+
+    def __init__(
+        self,
+        *,
+        prompt: str,
+        image_urls: list[str] | None = None,
+        video_urls: list[str] | None = None,
+        audio_urls: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        media = {"image_urls": image_urls, "video_urls": video_urls, "audio_urls": audio_urls}
+        super().__init__(prompt=prompt, media=media, **kwargs)
+
+
+class SeedanceTextToVideoOperator(_SeedanceGenerationOperator):
+    """
+    Generate a video with Seedance 2.0 text-to-video (the prompt alone) and return its metadata.
+
+    The common parameters and the result are those of :class:`SeedanceReferenceToVideoOperator`
+    (see :class:`_SeedanceGenerationOperator`).
+
+    .. seealso::
+        The *Operators* how-to guide in the provider's documentation.
+
+    :param prompt: Text prompt (<= 5000 characters); it refers to no file.
+    """
+
+    mode = Mode.TEXT_TO_VIDEO
+    template_fields: Sequence[str] = _template_fields(Mode.TEXT_TO_VIDEO)
+    template_fields_renderers: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, *, prompt: str, **kwargs: Any) -> None:
+        super().__init__(prompt=prompt, **kwargs)
+
+
+class SeedanceImageToVideoOperator(_SeedanceGenerationOperator):
+    """
+    Animate an image with Seedance 2.0 image-to-video and return the video's metadata.
+
+    ``image_url`` is the first frame; ``end_image_url``, when given, the last (the same photo
+    twice makes a clean loop). Each is an ``https://`` URL, a ``gs://bucket/object`` or a local
+    path. The common parameters and the result are those of
+    :class:`SeedanceReferenceToVideoOperator` (see :class:`_SeedanceGenerationOperator`).
+
+    .. seealso::
+        The *Operators* how-to guide in the provider's documentation.
+
+    :param prompt: Text prompt (<= 5000 characters): the motion to give the image.
+    :param image_url: The first frame (JPEG, PNG, WebP).
+    :param end_image_url: The last frame (JPEG, PNG, WebP), optional.
+    """
+
+    mode = Mode.IMAGE_TO_VIDEO
+    template_fields: Sequence[str] = _template_fields(Mode.IMAGE_TO_VIDEO)
+    template_fields_renderers: ClassVar[dict[str, str]] = {}
+
+    def __init__(
+        self, *, prompt: str, image_url: str, end_image_url: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(
+            prompt=prompt, media={"image_url": image_url, "end_image_url": end_image_url}, **kwargs
+        )
+
+
+#: Each mode's operator class, by mode (the registry names them: ``MODES[mode].operator_class``).
+OPERATORS: Mapping[Mode, type[_SeedanceGenerationOperator]] = {
+    cls.mode: cls
+    for cls in (SeedanceTextToVideoOperator, SeedanceImageToVideoOperator, SeedanceReferenceToVideoOperator)
+}
+assert all(OPERATORS[s.mode].__name__ == s.operator_class for s in MODES.values()), "mode registry"

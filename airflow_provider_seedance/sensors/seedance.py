@@ -16,6 +16,12 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airflow_provider_seedance.client.checks import check_numbers, seconds_problem
+from airflow_provider_seedance.client.errors import (
+    FieldError,
+    SeedanceContentRejected,
+    SeedanceValidationError,
+)
 from airflow_provider_seedance.client.events import JobEvent
 from airflow_provider_seedance.client.models import TIERS, JobOutput, JobRef, JobState, OutputStatus
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
@@ -23,6 +29,10 @@ from airflow_provider_seedance.triggers.seedance import SeedanceJobTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+
+def _number_problems(poke_interval: Any, timeout: Any) -> list[FieldError | None]:
+    return [seconds_problem("poke_interval", poke_interval), seconds_problem("timeout", timeout)]
 
 
 class SeedanceJobSensor(BaseSensorOperator):
@@ -51,6 +61,7 @@ class SeedanceJobSensor(BaseSensorOperator):
         timeout: float = 3600.0,
         **kwargs: Any,
     ) -> None:
+        check_numbers(_number_problems(poke_interval, timeout))
         super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
         self.request_id = request_id
         self.tier = tier
@@ -62,21 +73,38 @@ class SeedanceJobSensor(BaseSensorOperator):
         return SeedanceHook(seedance_conn_id=self.seedance_conn_id)
 
     def _ref(self) -> JobRef:
+        try:
+            check_numbers(_number_problems(self.poke_interval, self.timeout))
+        except SeedanceValidationError as exc:
+            raise AirflowFailException(str(exc)) from exc
         if self.tier not in TIERS:
             raise AirflowFailException(f"tier must be 'standard' or 'fast', got {self.tier!r}")
         if not self.request_id or not str(self.request_id).strip():
             raise AirflowFailException("request_id is empty")
-        return JobRef.from_dict(
-            {"platform": self.hook.platform, "request_id": str(self.request_id).strip(), "tier": self.tier}
-        )
+        try:
+            return JobRef.from_dict(
+                {
+                    "platform": self.hook.platform,
+                    "request_id": str(self.request_id).strip(),
+                    "tier": self.tier,
+                }
+            )
+        except SeedanceValidationError as exc:
+            raise AirflowFailException(str(exc)) from exc
 
     def _output(self, ref: JobRef) -> dict[str, Any]:
-        result = self.hook.get_result(ref)
+        try:
+            result = self.hook.get_result(ref)
+        except SeedanceContentRejected as exc:  # fal: the refusal shows when the result is fetched
+            raise AirflowFailException(f"{exc}; the job will not succeed: change the refused input") from exc
         return JobOutput.from_job(ref, result, status=OutputStatus.SUCCEEDED).to_xcom()
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         ref = self._ref()
-        status = self.hook.get_status(ref)
+        try:
+            status = self.hook.get_status(ref)
+        except SeedanceValidationError as exc:  # an id this platform cannot have: no retry helps
+            raise AirflowFailException(str(exc)) from exc
         self.log.info("Seedance job %s: %s", ref.request_id, status.describe())
         if status.state is JobState.SUCCEEDED:
             return PokeReturnValue(is_done=True, xcom_value=self._output(ref))

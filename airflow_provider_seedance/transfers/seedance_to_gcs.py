@@ -9,6 +9,7 @@ Holds the operator and its ``video=`` check; the streaming, verified download is
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_seedance.client.checks import check_numbers, number_problem, seconds_problem
 from airflow_provider_seedance.client.errors import (
+    FieldError,
     MediaURLRefusedError,
     ObjectExistsError,
     SeedanceValidationError,
@@ -26,6 +29,7 @@ from airflow_provider_seedance.client.gcs import (
     PLATFORM_KEY,
     REQUEST_ID_KEY,
     ArchiveResult,
+    GCSObject,
     GCSVideoArchiver,
     build_metadata,
 )
@@ -34,6 +38,7 @@ from airflow_provider_seedance.client.models import TIERS, JobOutput, JobRef
 from airflow_provider_seedance.client.retry import DOWNLOAD_RETRY
 from airflow_provider_seedance.hooks.gcs import make_storage_client
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
+from airflow_provider_seedance.review.links import SeedanceArchivedVideoLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -41,6 +46,19 @@ if TYPE_CHECKING:
 
     from airflow_provider_seedance.client.models import JobResult
     from airflow_provider_seedance.client.retry import RetryPolicy
+
+
+def _gcs_references(records: Sequence[Mapping[str, Any]]) -> list[GCSObject]:
+    """The gs:// objects among a job's reference records (the XCom result's ``reference_media``)."""
+    out = []
+    for record in records:
+        reference = record.get("reference") if isinstance(record, Mapping) else None
+        if isinstance(reference, str) and reference.startswith("gs://"):
+            try:
+                out.append(GCSObject.from_uri(reference))
+            except ValueError:
+                continue
+    return out
 
 
 class SeedanceToGCSOperator(BaseOperator):
@@ -89,6 +107,7 @@ class SeedanceToGCSOperator(BaseOperator):
         "impersonation_chain",
         "tier",
     )
+    operator_extra_links = (SeedanceArchivedVideoLink(),)
     ui_color = "#e8f0fe"
 
     def __init__(
@@ -115,10 +134,6 @@ class SeedanceToGCSOperator(BaseOperator):
             raise ValueError("SeedanceToGCSOperator needs video= (e.g. clip.output) or request_id=")
         if video is not None and request_id is not None:
             raise ValueError("Pass either video= or request_id= to SeedanceToGCSOperator, not both")
-        if chunk_size <= 0 or chunk_size % (256 * 1024):
-            raise ValueError(f"chunk_size must be a positive multiple of 256 KiB, got {chunk_size}")
-        if max_download_attempts < 1:
-            raise ValueError("max_download_attempts must be at least 1")
         self.video = video
         self.request_id = request_id
         self.bucket_name = bucket_name
@@ -133,10 +148,23 @@ class SeedanceToGCSOperator(BaseOperator):
         self.max_download_attempts = max_download_attempts
         self.download_retry_delay = download_retry_delay
         self.gcs_timeout = gcs_timeout
+        check_numbers(self._number_problems())
         # Filled by execute() for OpenLineage.
         self._lineage_platform: str | None = None
         self._lineage_request_id: str | None = None
+        self._lineage_gcs_inputs: list[GCSObject] = []
         self._archived: ArchiveResult | None = None
+
+    def _number_problems(self) -> list[FieldError | None]:
+        chunk = number_problem("chunk_size", self.chunk_size, minimum=1, integer=True)
+        if chunk is None and self.chunk_size % (256 * 1024):
+            chunk = FieldError("chunk_size", f"must be a multiple of 256 KiB (262144), got {self.chunk_size}")
+        return [
+            chunk,
+            number_problem("max_download_attempts", self.max_download_attempts, minimum=1, integer=True),
+            seconds_problem("download_retry_delay", self.download_retry_delay, allow_zero=True),
+            seconds_problem("gcs_timeout", self.gcs_timeout),
+        ]
 
     @cached_property
     def hook(self) -> SeedanceHook:
@@ -160,6 +188,10 @@ class SeedanceToGCSOperator(BaseOperator):
 
     # -- execute --------------------------------------------------------------------------
     def execute(self, context: Context) -> str:
+        try:
+            check_numbers(self._number_problems())
+        except SeedanceValidationError as exc:
+            raise AirflowFailException(str(exc)) from exc
         if not self.bucket_name or not str(self.bucket_name).strip():
             raise AirflowFailException("bucket_name must not be empty")
         if not self.object_name or str(self.object_name).endswith("/"):
@@ -175,6 +207,7 @@ class SeedanceToGCSOperator(BaseOperator):
         source.policy = self._media_url_policy()
         self._lineage_platform = info["platform"]
         self._lineage_request_id = info["request_id"]
+        self._lineage_gcs_inputs = _gcs_references(info.get("reference_media") or [])
 
         archiver = GCSVideoArchiver(
             self.get_storage_client(),
@@ -231,6 +264,8 @@ class SeedanceToGCSOperator(BaseOperator):
             "seed": output.seed,
             "estimated_cost_usd": output.estimated_cost_usd,
             "request": output.request.model_dump() if output.request else {},
+            "references": output.references,
+            "reference_media": output.reference_media or [],
         }
         return source, info
 
@@ -238,7 +273,10 @@ class SeedanceToGCSOperator(BaseOperator):
         tier = self.tier or "standard"
         if tier not in TIERS:
             raise AirflowFailException(f"tier must be one of {', '.join(TIERS)}, got {tier!r}")
-        ref = JobRef.from_dict({"platform": self.hook.platform, "request_id": request_id, "tier": tier})
+        try:
+            ref = JobRef.from_dict({"platform": self.hook.platform, "request_id": request_id, "tier": tier})
+        except SeedanceValidationError as exc:
+            raise AirflowFailException(str(exc)) from exc
         first: JobResult = self.hook.get_result(ref)
 
         def refresh() -> tuple[str, int | None]:
@@ -266,6 +304,8 @@ class SeedanceToGCSOperator(BaseOperator):
             REQUEST_ID_KEY: info["request_id"],
             "seedance-tier": info.get("tier"),
             "seedance-seed": info.get("seed"),
+            "seedance-mode": request.get("mode"),
+            "seedance-references": json.dumps(info["references"]) if info.get("references") else None,
             "seedance-resolution": request.get("resolution"),
             "seedance-duration": request.get("duration"),
             "seedance-aspect-ratio": request.get("aspect_ratio"),
@@ -293,5 +333,7 @@ class SeedanceToGCSOperator(BaseOperator):
         inputs = [
             Dataset(namespace=f"seedance://{self._lineage_platform}", name=f"jobs/{self._lineage_request_id}")
         ]
+        for gcs in self._lineage_gcs_inputs:  # the job's gs:// references
+            inputs.append(Dataset(namespace=f"gs://{gcs.bucket}", name=gcs.name))
         outputs = [Dataset(namespace=f"gs://{self.bucket_name}", name=str(self.object_name))]
         return OperatorLineage(inputs=inputs, outputs=outputs)

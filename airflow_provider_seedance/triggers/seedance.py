@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
-from pydantic import ValidationError
 
+from airflow_provider_seedance.client.checks import check_numbers, number_problem, seconds_problem
 from airflow_provider_seedance.client.events import EventStatus, JobEvent
 from airflow_provider_seedance.client.models import CancelOutcome, JobRef
 from airflow_provider_seedance.client.polling import DEFAULT_MAX_POLL_ERRORS, Poller, wait_async
@@ -57,15 +57,15 @@ class SeedanceJobTrigger(BaseTrigger):
     ) -> None:
         super().__init__()
         # Kwargs cross Airflow's serialization boundary: fail before storing invalid state,
-        # with the model that produced them.
-        try:
-            ref = JobRef.from_dict(job)
-        except ValidationError as exc:
-            raise ValueError(f"job must be a JobRef dict (JobRef.to_dict()): {exc}") from None
-        if poll_interval <= 0:
-            raise ValueError("poll_interval must be positive")
-        if max_consecutive_errors < 1:
-            raise ValueError("max_consecutive_errors must be at least 1")
+        # naming the field (SeedanceValidationError, a ValueError).
+        ref = JobRef.from_dict(job)
+        check_numbers(
+            [
+                number_problem("end_time", end_time),
+                seconds_problem("poll_interval", poll_interval),
+                number_problem("max_consecutive_errors", max_consecutive_errors, minimum=1, integer=True),
+            ]
+        )
         self.job = ref.to_dict()
         self.seedance_conn_id = seedance_conn_id
         self.end_time = float(end_time)

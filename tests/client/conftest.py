@@ -37,6 +37,20 @@ def client(make_client: Callable[..., ClientFacade]) -> ClientFacade:
 
 
 @pytest.fixture
+def emulator(seedance_emulator: Any) -> Any:
+    """The emulator with jobs that finish at once (real clock)."""
+    seedance_emulator.configure(queue_seconds=0, run_seconds=0)
+    return seedance_emulator
+
+
+@pytest.fixture
+def held(seedance_emulator: Any) -> Any:
+    """The emulator on a manual clock: jobs queue 60 s and run 60 s until ``advance``."""
+    seedance_emulator.configure(manual_clock=True, queue_seconds=60, run_seconds=60)
+    return seedance_emulator
+
+
+@pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Record every backoff sleep instead of sleeping.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from airflow_provider_seedance.client.models import JobRef, ReferenceToVideoRequest
+from airflow_provider_seedance.client.models import JobRef, JobStatus, ReferenceToVideoRequest
 from airflow_provider_seedance.client.retry import RetryPolicy
 from airflow_provider_seedance.client.transport import AsyncSeedanceClient, SeedanceClient
 from tests.support.retry import NO_WAIT
@@ -102,3 +102,17 @@ class ClientFacade:
 def policy(**kwargs: Any) -> RetryPolicy:
     """A policy that does not wait between attempts unless a server says Retry-After."""
     return RetryPolicy(**{"base_delay": 0.0, "max_delay": 0.0, **kwargs})
+
+
+def wait_terminal(client: ClientFacade, job: JobRef, polls: int = 50) -> JobStatus:
+    """Poll ``job`` until it is terminal (at most ``polls`` status calls)."""
+    for _ in range(polls):
+        status = client.status(job)
+        if status.is_terminal:
+            return status
+    raise AssertionError(f"job {job.request_id} did not finish after {polls} polls")
+
+
+def client_for(make_client: Any, emu: Any, platform: str, **kwargs: Any) -> ClientFacade:
+    """A facade (``make_client`` fixture) talking to emulator ``emu`` as ``platform``."""
+    return make_client(**{"api_key": emu.api_key, "base_url": emu.base_url, "platform": platform, **kwargs})

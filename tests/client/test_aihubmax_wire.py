@@ -142,7 +142,7 @@ def test_submit_to_a_custom_base_url(hub: respx.MockRouter, make_client: Callabl
 
 def test_submit_without_an_id_warns_that_a_job_may_exist(hub: respx.MockRouter, client: ClientFacade) -> None:
     hub.post(SUBMIT).respond(200, json={"object": "video.generation.task", "status": "pending"})
-    with pytest.raises(SeedanceProtocolError, match=r"no task id.*A job may exist"):
+    with pytest.raises(SeedanceAmbiguousSubmitError, match=r"no task id.*A job may exist"):
         client.submit(simple_request())
 
 

@@ -111,7 +111,8 @@ def test_submit_posts_a_content_list_to_the_region_with_its_model_ids(
     assert json.loads(sent.content) == {
         "model": standard if tier == "standard" else fast,
         "content": [
-            {"type": "text", "text": "@Image1 and @Image2 dance to @Audio1, moving like @Video1"},
+            # users write @Image1; Ark's documentation writes "Image 1" (prompt_refs.py)
+            {"type": "text", "text": "Image 1 and Image 2 dance to Audio 1, moving like Video 1"},
             {"type": "image_url", "image_url": {"url": "https://x.test/a.jpg"}, "role": "reference_image"},
             {"type": "image_url", "image_url": {"url": "https://x.test/b.png"}, "role": "reference_image"},
             {"type": "video_url", "video_url": {"url": "https://x.test/m.mp4"}, "role": "reference_video"},
@@ -173,7 +174,7 @@ def test_get_dialect_picks_the_region_class() -> None:
 
 def test_submit_without_an_id_warns_that_a_job_may_exist(ark: respx.MockRouter, client: ClientFacade) -> None:
     ark.post(f"{BYTEPLUS}{TASKS}").respond(200, json={})
-    with pytest.raises(SeedanceProtocolError, match=r"no task id.*A job may exist"):
+    with pytest.raises(SeedanceAmbiguousSubmitError, match=r"no task id.*A job may exist"):
         client.submit(simple_request())
 
 

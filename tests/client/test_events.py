@@ -14,7 +14,13 @@ REF = JobRef(platform="fal", request_id="req-1", tier="fast", status_url="https:
 
 
 def test_payload_round_trips_through_json() -> None:
-    event = JobEvent(status=EventStatus.FAILED, job=REF, message="boom", remote_state="FAILED")
+    event = JobEvent(
+        status=EventStatus.FAILED,
+        job=REF,
+        message="boom",
+        remote_state="FAILED",
+        error_type="content_rejected",
+    )
 
     payload = json.loads(json.dumps(event.to_payload()))
 
@@ -24,8 +30,14 @@ def test_payload_round_trips_through_json() -> None:
         "job": REF.to_dict(),
         "message": "boom",
         "remote_state": "FAILED",
+        "error_type": "content_rejected",
     }
     assert JobEvent.from_payload(payload) == event
+
+
+def test_a_payload_from_before_error_type_still_reads() -> None:
+    payload = {"status": "failed", "request_id": "req-1", "job": REF.to_dict(), "message": "boom"}
+    assert JobEvent.from_payload(payload).error_type is None
 
 
 @pytest.mark.parametrize(

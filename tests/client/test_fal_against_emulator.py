@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from airflow_provider_seedance.client.errors import SeedanceAmbiguousSubmitError, SeedanceAuthError
-from airflow_provider_seedance.client.models import CancelOutcome, JobRef, JobState, JobStatus
+from airflow_provider_seedance.client.models import CancelOutcome, JobState
 from airflow_provider_seedance.client.platforms.base import same_origin
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
-from tests.client.helpers import ClientFacade, policy, simple_request
+from tests.client.helpers import ClientFacade, policy, simple_request, wait_terminal
 from tests.support.retry import NO_WAIT
 
 EmulatorHandle = Any  # airflow_provider_seedance.emulator.testing.EmulatorHandle
@@ -32,14 +32,6 @@ def emu_client(
         return make_client(**{"api_key": emulator.api_key, "base_url": emulator.base_url, **kwargs})
 
     return make
-
-
-def wait_terminal(client: ClientFacade, job: JobRef, polls: int = 50) -> JobStatus:
-    for _ in range(polls):
-        status = client.status(job)
-        if status.is_terminal:
-            return status
-    raise AssertionError(f"job {job.request_id} did not finish after {polls} polls")
 
 
 @pytest.mark.parametrize("tier", ["standard", "fast"])

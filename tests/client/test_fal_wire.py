@@ -123,7 +123,7 @@ def test_submit_without_request_id_is_a_protocol_error_warning_that_a_job_may_ex
     fal: respx.MockRouter, client: ClientFacade
 ) -> None:
     fal.post(STANDARD_URL).respond(200, json={"status": "IN_QUEUE"})
-    with pytest.raises(SeedanceProtocolError, match=r"returned no request_id.*A job may exist"):
+    with pytest.raises(SeedanceAmbiguousSubmitError, match=r"returned no request_id.*A job may exist"):
         client.submit(simple_request())
 
 

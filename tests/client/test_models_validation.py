@@ -6,6 +6,7 @@ under a respx router that answers every URL, and proves the router saw no reques
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -159,9 +160,31 @@ def test_urls_without_a_media_extension_pass_the_format_check(url: str) -> None:
     assert file_count(request) == 3
 
 
-def test_non_http_url_is_rejected(router: respx.MockRouter) -> None:
+def test_an_unresolved_gs_reference_is_never_sent_to_the_platform(router: respx.MockRouter) -> None:
     err = submit_error(router, prompt="p", image_urls=["gs://bucket/a.jpg"])
-    assert "image_urls: item 1 must be an http(s) URL" in str(err)
+    assert "image_urls: item 1 is a gs:// or local reference ('gs://bucket/a.jpg')" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("ftp://cdn.example.com/a.jpg", "must be an https:// URL, a gs://bucket/object or a local path"),
+        ("gs://bucket-only", "must be gs://bucket/object"),
+        ("gs://bucket/a.mp4", "has format .mp4"),
+        ("brand/a.mp4", "has format .mp4"),
+    ],
+)
+def test_bad_references_are_refused_by_the_model(url: str, expected: str) -> None:
+    with pytest.raises(SeedanceValidationError, match=re.escape(expected)):
+        ReferenceToVideoRequest(prompt="p", image_urls=[url])
+
+
+@pytest.mark.parametrize(
+    "url", ["gs://brand-assets/hero.png", "brand/hero.png", "/srv/assets/Product Shots/hero.webp"]
+)
+def test_gs_and_local_references_pass_the_model(url: str) -> None:
+    request = ReferenceToVideoRequest(prompt="p", image_urls=[url])
+    assert request.image_urls == (url,)
 
 
 def test_data_uri_of_the_wrong_media_type_is_rejected(router: respx.MockRouter) -> None:

@@ -142,7 +142,7 @@ def test_submit_without_a_generation_id_warns_that_a_job_may_exist(
     oxen: respx.MockRouter, client: ClientFacade
 ) -> None:
     oxen.post(QUEUE).respond(200, json={"generations": []})
-    with pytest.raises(SeedanceProtocolError, match=r"no generation_id.*A job may exist"):
+    with pytest.raises(SeedanceAmbiguousSubmitError, match=r"no generation_id.*A job may exist"):
         client.submit(simple_request())
 
 

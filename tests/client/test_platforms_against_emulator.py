@@ -16,10 +16,10 @@ from airflow_provider_seedance.client.errors import (
     SeedanceJobFailed,
     SeedanceNotFoundError,
 )
-from airflow_provider_seedance.client.models import CancelOutcome, JobRef, JobState, JobStatus
+from airflow_provider_seedance.client.models import CancelOutcome, JobState
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.operators.seedance import SeedanceReferenceToVideoOperator
-from tests.client.helpers import ClientFacade, policy, simple_request
+from tests.client.helpers import ClientFacade, client_for, policy, simple_request, wait_terminal
 from tests.support.retry import NO_WAIT
 from tests.support.tasks import FakeTaskStateStore, FakeTI
 
@@ -39,34 +39,6 @@ MODELS = {
 }
 PLATFORMS = tuple(ROUTES)
 CANCELLABLE = ("oxen", "byteplus", "volcengine")
-
-
-@pytest.fixture
-def emulator(seedance_emulator: EmulatorHandle) -> EmulatorHandle:
-    """The emulator with jobs that finish at once (real clock)."""
-    seedance_emulator.configure(queue_seconds=0, run_seconds=0)
-    return seedance_emulator
-
-
-@pytest.fixture
-def held(seedance_emulator: EmulatorHandle) -> EmulatorHandle:
-    """The emulator on a manual clock: jobs queue 60 s and run 60 s until ``advance``."""
-    seedance_emulator.configure(manual_clock=True, queue_seconds=60, run_seconds=60)
-    return seedance_emulator
-
-
-def client_for(
-    make_client: Callable[..., ClientFacade], emu: EmulatorHandle, platform: str, **kwargs: Any
-) -> ClientFacade:
-    return make_client(**{"api_key": emu.api_key, "base_url": emu.base_url, "platform": platform, **kwargs})
-
-
-def wait_terminal(client: ClientFacade, job: JobRef, polls: int = 50) -> JobStatus:
-    for _ in range(polls):
-        status = client.status(job)
-        if status.is_terminal:
-            return status
-    raise AssertionError(f"job {job.request_id} did not finish after {polls} polls")
 
 
 # -- the happy path -----------------------------------------------------------------------------
@@ -299,6 +271,7 @@ def test_hook_test_connection(
 OPERATOR_INPUTS: dict[str, Any] = {
     "prompt": "A corgi surfs a wave at golden hour, styled like @Image1",
     "image_urls": ["https://cdn.example.com/brand/style.png"],
+    "preflight": False,  # a CDN that does not exist
     "duration": 5,
     "aspect_ratio": "16:9",
     "seed": 7,

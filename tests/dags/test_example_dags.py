@@ -23,7 +23,11 @@ def dagbag():
 
 def test_dags_import_without_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"seedance_marketing_daily", "seedance_seed_grid_backfill"}
+    assert set(dagbag.dag_ids) == {
+        "seedance_marketing_daily",
+        "seedance_seed_grid_backfill",
+        "seedance_spend_report",
+    }
 
 
 def test_parsing_imports_neither_gcs_nor_the_emulator_nor_opens_sockets(tmp_path: Path) -> None:
@@ -36,7 +40,8 @@ socket.socket.connect = no_network
 socket.create_connection = no_network
 from airflow.dag_processing.dagbag import DagBag
 bag = DagBag(dag_folder={str(DAGS)!r})
-heavy = [m for m in ("google.cloud.storage", "airflow_provider_seedance.emulator.app", "uvicorn")
+heavy = [m for m in ("google.cloud.storage", "airflow_provider_seedance.emulator.app", "uvicorn",
+                     "matplotlib", "airflow_provider_seedance.ledger.store")
          if m in sys.modules]
 print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}}, "heavy": heavy,
                   "dags": sorted(bag.dag_ids)}}))
@@ -49,7 +54,7 @@ print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}}
     assert result == {
         "errors": {},
         "heavy": [],
-        "dags": ["seedance_marketing_daily", "seedance_seed_grid_backfill"],
+        "dags": ["seedance_marketing_daily", "seedance_seed_grid_backfill", "seedance_spend_report"],
     }
 
 
@@ -57,7 +62,7 @@ def test_marketing_daily_structure(dagbag) -> None:
     dag = dagbag.dags["seedance_marketing_daily"]
     assert dag.timetable.expression == "0 0 * * *"
     assert dag.catchup is False
-    assert set(dag.task_ids) == {"plan_channels", "render", "archive"}
+    assert set(dag.task_ids) == {"plan_channels", "render", "archive", "product_loop", "archive_loop"}
     render, archive = dag.get_task("render"), dag.get_task("archive")
     assert render.partial_kwargs["pool"] == "seedance"
     assert render.partial_kwargs["deferrable"] is True
@@ -72,12 +77,37 @@ def test_marketing_daily_structure(dagbag) -> None:
     assert [c["aspect_ratio"] for c in params["channels"]] == ["16:9", "9:16", "1:1"]
     assert "@Image1" in params["prompt"]
     assert params["bucket"] == "seedance-campaigns"
-    assert all(url.startswith("https://") for url in params["image_urls"])
+    # A private GCS object and a file next to the DAG, both resolved before the submit.
+    assert params["image_urls"] == ["gs://seedance-campaigns/references/brand.png", "assets/logo.png"]
+    assert (DAGS / "assets" / "logo.png").is_file()
+    loop = dag.get_task("product_loop")
+    assert loop.operator_name == "SeedanceImageToVideoOperator"
+    assert (loop.image_url, loop.end_image_url, loop.duration) == (
+        "{{ params.product_photo }}",
+        "{{ params.product_photo }}",
+        5,
+    )
+    assert params["product_photo"] == "gs://seedance-campaigns/references/brand.png"
+    assert dag.get_task("archive_loop").upstream_task_ids == {"product_loop"}
 
 
 def test_seed_grid_structure(dagbag) -> None:
     dag = dagbag.dags["seedance_seed_grid_backfill"]
-    assert set(dag.task_ids) == {"plan_grid", "render", "archive", "write_manifest"}
+    assert set(dag.task_ids) == {
+        "plan_grid",
+        "render",
+        "archive",
+        "write_manifest",
+        "wants_review",
+        "contact_sheet",
+        "review",
+        "publish",
+    }
+    assert dag.get_task("contact_sheet").upstream_task_ids == {"write_manifest", "wants_review"}
+    assert dag.get_task("review").upstream_task_ids == {"contact_sheet"}
+    assert dag.get_task("review").retries == 0
+    assert dag.get_task("publish").upstream_task_ids == {"contact_sheet", "review"}
+    assert [a.uri for a in dag.get_task("publish").outlets] == ["gs://seedance-campaigns/published/seed-grid"]
     render = dag.get_task("render")
     assert render.partial_kwargs["pool"] == "seedance"
     assert dag.get_task("write_manifest").upstream_task_ids == {"plan_grid", "render", "archive"}

@@ -17,7 +17,7 @@ from scripts.stack import Stack
 
 E2E_DAGS = Path(__file__).parent / "dags"
 
-_STACK_FIXTURES = ("local_stack", "distributed_stack", "chaos_stack")
+_STACK_FIXTURES = ("local_stack", "distributed_stack", "chaos_stack", "review_stack")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -46,6 +46,11 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         run_seconds=6,
         poll_interval=0.5,
     )
+    yield from running(stack)
+
+
+def running(stack: Stack) -> Iterator[Stack]:
+    """Start ``stack`` (printing its logs if that fails), yield it, stop it: a fixture's body."""
     try:
         stack.start()
     except BaseException:

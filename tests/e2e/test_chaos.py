@@ -232,16 +232,6 @@ def _scan_database(db: Path, runs: list[str]) -> dict[str, list[str]]:
     return leaks
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "known leaks, reported to the coordinator: a job's failure message echoing the key is not "
-        "redacted (event message -> task_instance[_history].next_kwargs, task log, scheduler log); "
-        "a partial echo (first 12 characters) in a poll error reaches the trigger log (issue 10, "
-        "defect 9). Remove this marker when both are fixed: the scan then passes (strict)."
-    ),
-)
 def test_secret_scan_finds_no_run_of_the_key_anywhere(chaos_stack: Stack) -> None:
     """Successful and failing runs on fal and Oxen, error bodies echoing the key, then a scan."""
     stack = chaos_stack

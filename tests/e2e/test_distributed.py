@@ -177,6 +177,7 @@ def test_killed_triggerer_hands_its_triggers_over_and_every_job_completes_once(
                     "seeds": [1, 2],
                     "aspect_ratios": ["9:16"],
                     "prefix": "dist/grid",
+                    "review": False,
                 },
             ),
         ),

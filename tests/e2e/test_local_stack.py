@@ -126,7 +126,7 @@ def test_seed_grid_backfill_gives_one_set_of_takes_per_date(local_stack: Stack, 
     prompt = "@Image1 on a pedestal"
     before = len(submits(local_stack, prompt))
     prefix = "e2e/grid"
-    conf = {"prompts": [prompt], "seeds": [7, 8], "aspect_ratios": ["1:1"], "prefix": prefix}
+    conf = {"prompts": [prompt], "seeds": [7, 8], "aspect_ratios": ["1:1"], "prefix": prefix, "review": False}
     body = {
         "dag_id": dag_id,
         "from_date": "2026-03-01T00:00:00Z",

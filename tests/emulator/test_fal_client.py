@@ -75,14 +75,7 @@ def tls_server() -> Iterator[EmulatorServer]:
 def test_official_fal_client_works_unchanged(tls_server: EmulatorServer) -> None:
     emu = tls_server.handle
     emu.reset()
-    env = {
-        **os.environ,
-        "FAL_QUEUE_RUN_HOST": urlsplit(tls_server.base_url).netloc,
-        "FAL_KEY": "fal-test-key",
-        "SSL_CERT_FILE": str(tls_server.ca_path),
-    }
-    env.pop("FAL_KEY_ID", None)
-    env.pop("FAL_KEY_SECRET", None)
+    env = _fal_env(tls_server)
     # six jobs (2 tiers x subscribe / submit+status+result / cancel), then one that fails
     proc = _run_with_failing_last_job(tls_server, SCRIPT, env)
     assert proc.returncode == 0, proc.stderr
@@ -111,6 +104,19 @@ def test_official_fal_client_works_unchanged(tls_server: EmulatorServer) -> None
     assert len(emu.requests("fal.cancel")) == 4
 
 
+def _fal_env(server: EmulatorServer) -> dict[str, str]:
+    """fal-client's environment: the emulator as its queue host, the key, the throwaway CA."""
+    env = {
+        **os.environ,
+        "FAL_QUEUE_RUN_HOST": urlsplit(server.base_url).netloc,
+        "FAL_KEY": "fal-test-key",
+        "SSL_CERT_FILE": str(server.ca_path),
+    }
+    env.pop("FAL_KEY_ID", None)
+    env.pop("FAL_KEY_SECRET", None)
+    return env
+
+
 def _run_with_failing_last_job(
     server: EmulatorServer, script: str, env: dict[str, str]
 ) -> subprocess.CompletedProcess[str]:
@@ -125,3 +131,61 @@ def _arm():
     return subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=90, check=False
     )
+
+
+MODES_SCRIPT = textwrap.dedent(
+    """
+    import json
+    import fal_client
+
+    inputs = {
+        "text-to-video": {"prompt": "A lighthouse at dawn", "seed": 3, "duration": "4"},
+        "image-to-video": {"prompt": "The bottle turns", "seed": 3,
+                           "image_url": "https://x/first.png", "end_image_url": "https://x/last.png"},
+    }
+    out = {}
+    for mode, arguments in inputs.items():
+        for tier in ("", "fast/"):
+            app = f"bytedance/seedance-2.0/{tier}{mode}"
+            result = fal_client.subscribe(app, arguments=arguments, with_logs=True)
+            to_cancel = fal_client.submit(app, arguments=arguments)
+            fal_client.cancel(app, to_cancel.request_id)
+            cancelled = fal_client.status(app, to_cancel.request_id)
+            out[app] = {"subscribe": result, "cancelled_error_type": cancelled.error_type}
+    try:
+        fal_client.submit("bytedance/seedance-2.0/image-to-video", arguments={"prompt": "no frame"}).get()
+        out["invalid"] = None
+    except fal_client.client.FalClientHTTPError as exc:
+        out["invalid"] = {"status": exc.status_code, "message": str(exc)}
+    print(json.dumps(out))
+    """
+)
+
+
+def test_official_fal_client_runs_text_and_image_to_video_on_both_tiers(tls_server: EmulatorServer) -> None:
+    emu = tls_server.handle
+    emu.reset()
+    env = _fal_env(tls_server)
+    proc = subprocess.run(
+        [sys.executable, "-c", MODES_SCRIPT], env=env, capture_output=True, text=True, timeout=90, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    apps = [
+        f"bytedance/seedance-2.0/{t}{m}" for m in ("text-to-video", "image-to-video") for t in ("", "fast/")
+    ]
+    for app in apps:
+        assert out[app]["subscribe"]["seed"] == 3
+        assert out[app]["subscribe"]["video"]["url"].startswith(tls_server.base_url + "/_media/")
+        assert out[app]["cancelled_error_type"] == "client_cancelled"
+    assert out["invalid"]["status"] == 422
+    assert "image_url" in out["invalid"]["message"]
+    jobs = emu.jobs()
+    assert sorted({(j["mode"], j["tier"]) for j in jobs}) == [
+        ("image-to-video", "fast"),
+        ("image-to-video", "standard"),
+        ("text-to-video", "fast"),
+        ("text-to-video", "standard"),
+    ]
+    assert len(jobs) == 8
+    assert all(r["headers"]["user-agent"].startswith("fal-client/") for r in emu.requests("fal.submit"))

@@ -359,3 +359,43 @@ def test_test_connection_reports_a_bad_connection_without_any_request(
 def test_test_connection_reports_a_missing_connection() -> None:
     ok, message = SeedanceHook(seedance_conn_id="no_such_seedance_conn").test_connection()
     assert (ok, message) == (False, "The connection 'no_such_seedance_conn' is not defined.")
+
+
+# -- every mode, model_overrides and the operators' defaults from the extra --------------------------
+
+
+def test_model_overrides_in_the_extra_reach_the_dialect(seedance_connection: Callable[..., str]) -> None:
+    seedance_connection(platform="byteplus", model_overrides=json.dumps({"fast": "ep-20260101-abcde"}))
+    hook = SeedanceHook()
+
+    assert hook.config.model_overrides == {"fast": "ep-20260101-abcde"}
+    assert hook.client.dialect.model_overrides == {"fast": "ep-20260101-abcde"}
+
+
+def test_a_bad_model_overrides_extra_names_the_connection() -> None:
+    with pytest.raises(
+        SeedanceValidationError, match=r"connection 'seedance_default' extra\.model_overrides"
+    ):
+        config_of(connection(extra=json.dumps({"platform": "byteplus", "model_overrides": "[1]"})))
+
+
+def test_preflight_and_staging_defaults_come_from_the_extra() -> None:
+    config = config_of(connection(extra=json.dumps({"preflight": "false", "staging_uri": "gs://b/p/"})))
+    assert (config.preflight, config.staging_uri) == (False, "gs://b/p/")
+    assert config_of(connection()).preflight is None
+    with pytest.raises(SeedanceValidationError, match=r"extra\.preflight: must be true or false"):
+        config_of(connection(extra=json.dumps({"preflight": "sometimes"})))
+
+
+def test_build_request_builds_every_mode_and_refuses_unresolved_references_by_default(
+    seedance_connection: Callable[..., str],
+) -> None:
+    seedance_connection()
+    hook = SeedanceHook()
+    assert hook.build_request("text-to-video", prompt="p").mode.value == "text-to-video"
+    request = hook.build_request(
+        "image-to-video", references_resolved=False, prompt="p", image_url="gs://b/first.png"
+    )
+    assert request.image_url == "gs://b/first.png"
+    with pytest.raises(SeedanceValidationError, match="not a URL the platform can fetch"):
+        hook.build_request("image-to-video", prompt="p", image_url="gs://b/first.png")

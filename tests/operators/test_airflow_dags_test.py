@@ -33,6 +33,7 @@ DAG = textwrap.dedent(
             task_id="clip",
             prompt="A red kite over green hills, in the style of @Image1",
             image_urls=["https://cdn.example.com/style.jpg"],
+            preflight=False,
             duration=4,
             tier="fast",
             deferrable=True,

@@ -13,7 +13,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskD
 from pytest_mock import MockerFixture
 
 from airflow_provider_seedance.client.errors import SeedanceValidationError
-from airflow_provider_seedance.client.transport import SeedanceClient
+from airflow_provider_seedance.client.platforms.base import Dialect
 from airflow_provider_seedance.emulator.testing import EmulatorHandle
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.operators import seedance as operator_module
@@ -28,6 +28,8 @@ from tests.support.tasks import FakeTaskStateStore, first_event
 INPUTS: dict[str, Any] = {
     "prompt": "A corgi surfs a wave at golden hour, styled like @Image1",
     "image_urls": ["https://cdn.example.com/brand/style.png"],
+    # A CDN that does not exist: these tests are about submitting once, not reference media.
+    "preflight": False,
     "duration": 5,
     "aspect_ratio": "16:9",
     "seed": 7,
@@ -188,7 +190,7 @@ def test_sync_deadline_passed_cancels_the_remote_job_exactly_once(
 def test_one_execute_validates_and_estimates_the_request_once(
     emulator: EmulatorHandle, context: dict, mocker: MockerFixture
 ) -> None:
-    check = mocker.spy(SeedanceClient, "check")
+    check = mocker.spy(Dialect, "check")
     build = mocker.spy(SeedanceHook, "build_request")
     estimate = mocker.spy(operator_module, "estimate_cost")
 
@@ -241,7 +243,8 @@ def test_budget_guard_refuses_to_submit_over_the_limit(emulator: EmulatorHandle,
         make_operator(max_cost_usd=1.0).execute(context)
 
     assert "$1.5120" in str(info.value)
-    assert "max_cost_usd=$1.0000" in str(info.value)
+    assert "above the budget $1.0000" in str(info.value)
+    assert "nothing was submitted" in str(info.value)
     assert emulator.requests() == []
 
 

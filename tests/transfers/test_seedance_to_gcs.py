@@ -116,6 +116,7 @@ def test_video_from_the_generation_operator_is_archived_with_metadata(
         "seedance-request-id": clip["request_id"],
         "seedance-tier": "standard",
         "seedance-seed": "42",
+        "seedance-mode": "reference-to-video",
         "seedance-prompt": PROMPT,
         "seedance-resolution": "720p",
         "seedance-duration": "5",
@@ -405,6 +406,30 @@ def test_lineage_names_the_seedance_job_and_the_gcs_object(monkeypatch: pytest.M
 
     assert [(d.namespace, d.name) for d in lineage.inputs] == [("seedance://fal", "jobs/r1")]
     assert [(d.namespace, d.name) for d in lineage.outputs] == [("gs://brand-archive", "campaigns/x.mp4")]
+
+
+def test_references_reach_the_archive_metadata_and_gs_ones_the_lineage(
+    emulator: EmulatorHandle,
+    finished_clip: Callable[..., dict[str, Any]],
+    gcs_client: storage.Client,
+    gcs_bucket: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    references = {"image_urls": ["gs://brand-assets/shots/hero.png", "https://cdn.example.com/logo.png"]}
+    clip = {
+        **finished_clip(),
+        "references": references,
+        "reference_media": [
+            {"field": "image_urls[0]", "reference": "gs://brand-assets/shots/hero.png", "method": "signed"},
+            {"field": "image_urls[1]", "reference": "https://cdn.example.com/logo.png", "method": "as-given"},
+        ],
+    }
+    op = transfer(gcs_bucket, video=clip)
+    op.execute(make_context(op))
+
+    blob = gcs_client.bucket(gcs_bucket).get_blob(OBJECT)
+    assert json.loads(blob.metadata["seedance-references"]) == references
+    assert [(o.bucket, o.name) for o in op._lineage_gcs_inputs] == [("brand-assets", "shots/hero.png")]
 
 
 def test_video_given_as_json_text_is_accepted() -> None:

@@ -1,7 +1,10 @@
-"""AIHubMax dialect (EvoLink "unified task" API) for ``seedance-2.0[-fast]-reference-to-video``.
+"""AIHubMax dialect (EvoLink "unified task" API) for ``seedance-2.0[-fast]-{reference,image}-to-video``.
 
-Submit is ``POST {base}/v1/videos/generations`` with a flat body under the model's names
-(``image_urls`` / ``video_urls`` / ``audio_urls``), except that ``aspect_ratio`` ``auto`` is
+AIHubMax documents reference-to-video and image-to-video (standard and fast) for Seedance 2.0;
+it documents no text-to-video, which :meth:`~.base.Dialect.check` therefore refuses naming the
+platform and the mode. Submit is ``POST {base}/v1/videos/generations`` with a flat body under
+the model's names (``image_urls`` / ``video_urls`` / ``audio_urls``; ``image_url`` and
+``end_image_url`` for image-to-video), except that ``aspect_ratio`` ``auto`` is
 spelled ``adaptive`` and ``duration`` is an integer (``auto`` -> ``-1``, "model decides"); the
 answer is a task object whose ``id`` looks like ``task-unified-<unix>-<8 chars>``. Status and
 result are the same ``GET {base}/v1/tasks/{id}``: ``pending`` / ``processing`` / ``completed`` /
@@ -20,21 +23,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_seedance.client.models import (
     CancelOutcome,
     JobRef,
     JobState,
     JobStatus,
-    ReferenceToVideoRequest,
+    Mode,
+    SeedanceRequest,
 )
 from airflow_provider_seedance.client.platforms.http import HttpRequest, HttpResponse
 from airflow_provider_seedance.client.platforms.json_fields import message_with_param, nonempty_str
 from airflow_provider_seedance.client.platforms.task import TaskDialect
 
+if TYPE_CHECKING:
+    from airflow_provider_seedance.client.platforms.base import Catalog
+
 _TASK_NOT_FOUND = re.compile(r"\btask\b[^.]*\b(not found|not exist|does not exist)", re.IGNORECASE)
-MODELS = {"standard": "seedance-2.0-reference-to-video", "fast": "seedance-2.0-fast-reference-to-video"}
+#: The modes AIHubMax documents (docs/platforms.md): (mode, tier) -> model id.
+SOLD = (Mode.REFERENCE_TO_VIDEO, Mode.IMAGE_TO_VIDEO)
+MODELS: dict[tuple[Mode, str], str] = {
+    (mode, tier): f"seedance-2.0-{'fast-' if tier == 'fast' else ''}{mode.value}"
+    for mode in SOLD
+    for tier in ("standard", "fast")
+}
 SUBMIT_PATH = "/v1/videos/generations"
 TASKS_PATH = "/v1/tasks"
 
@@ -55,7 +68,9 @@ class AIHubMaxDialect(TaskDialect):
     name: ClassVar[str] = "aihubmax"
     label: ClassVar[str] = "AIHubMax"
     default_base_url: ClassVar[str] = "https://api.aihubmax.com"
-    resolutions: ClassVar[tuple[str, ...]] = ("480p", "720p")
+    catalog: ClassVar[Catalog] = {
+        mode: {"standard": ("480p", "720p"), "fast": ("480p", "720p")} for mode in SOLD
+    }
     auto_aspect_ratio: ClassVar[str] = "adaptive"
     integer_duration: ClassVar[bool] = True
     task_path: ClassVar[str] = TASKS_PATH
@@ -78,12 +93,12 @@ class AIHubMaxDialect(TaskDialect):
     cancel_method: ClassVar[str | None] = None  # no cancel endpoint: the client reports NOT_SUPPORTED
 
     # -- submit --------------------------------------------------------------------------
-    def build_submit(self, request: ReferenceToVideoRequest) -> HttpRequest:
-        body: dict[str, Any] = {"model": MODELS[request.tier], "prompt": request.prompt}
-        for field in ("image_urls", "video_urls", "audio_urls"):
-            urls = getattr(request, field)
-            if urls:
-                body[field] = list(urls)
+    def build_submit(self, request: SeedanceRequest) -> HttpRequest:
+        body: dict[str, Any] = {
+            "model": MODELS[request.mode, request.tier],
+            "prompt": self.wire_prompt(request.prompt),
+            **request.media_inputs(),  # the model's names: image_urls..., image_url, end_image_url
+        }
         body["resolution"] = request.resolution
         body["aspect_ratio"] = self.wire_aspect_ratio(request.aspect_ratio)
         body["duration"] = self.wire_duration(request.duration)

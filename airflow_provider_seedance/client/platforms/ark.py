@@ -5,9 +5,14 @@ One API, two regions that must not be mixed: ``byteplus`` talks to
 models, ``volcengine`` to ``https://ark.cn-beijing.volces.com`` with
 ``doubao-seedance-2-0[-fast]-260128``. Each is a subclass that only sets those values.
 
-Submit is ``POST {base}/api/v3/contents/generations/tasks`` with a ``content`` list (one text
-item holding the prompt, then ``image_url`` / ``video_url`` / ``audio_url`` items with the roles
-``reference_image`` / ``reference_video`` / ``reference_audio``), ``ratio`` (``auto`` ->
+One model serves every mode; the ``content`` list says which. Submit is ``POST
+{base}/api/v3/contents/generations/tasks`` with a ``content`` list: one text item holding the
+prompt (its ``@Image1`` references written ``Image 1``, as Ark's documentation does), then for
+reference-to-video ``image_url`` / ``video_url`` / ``audio_url`` items with the roles
+``reference_image`` / ``reference_video`` / ``reference_audio``, for image-to-video an
+``image_url`` item with the role ``first_frame`` and optionally one with ``last_frame``, for
+text-to-video nothing more. The two families of roles are never mixed in one request (Ark
+rejects that; each request model holds one family only). ``ratio`` (``auto`` ->
 ``adaptive``), ``resolution``, an integer ``duration`` (``auto`` -> ``-1``), ``generate_audio``,
 ``seed``, ``watermark: false`` and, when ``end_user_id`` is set, ``safety_identifier``; the
 answer is ``{"id": "cgt-..."}``. Status and result are the same ``GET .../tasks/{id}``
@@ -22,7 +27,9 @@ client's cancel plan (``cancel.py``) reads the task first and sends the DELETE o
 still reports it unfinished (a task that is gone is NOT_FOUND, a finished one ALREADY_FINISHED).
 Only a task that finishes between that read and the DELETE can still lose its record.
 
-Only 480p/720p/1080p are sold, 1080p not on the fast tier. Error bodies are ``{"error":
+Only 480p/720p/1080p are sold, 1080p not on the fast tier. The model ids can be overridden per
+connection (``model_overrides``: a tier, or ``"<mode>/<tier>"``, -> a model id or an ``ep-...``
+endpoint id). Error bodies are ``{"error":
 {"code", "message", "param", "type"}}``; ``code`` (``AuthenticationError``,
 ``RateLimitExceeded.EndpointRPMExceeded``, ...) becomes the error type.
 """
@@ -39,18 +46,23 @@ from airflow_provider_seedance.client.models import (
     JobRef,
     JobState,
     JobStatus,
-    ReferenceToVideoRequest,
+    SeedanceRequest,
 )
+from airflow_provider_seedance.client.platforms.base import Catalog, every_mode
 from airflow_provider_seedance.client.platforms.http import HttpRequest, HttpResponse, Operation
 from airflow_provider_seedance.client.platforms.json_fields import message_with_param
+from airflow_provider_seedance.client.platforms.prompt_refs import ReferenceStyle
 from airflow_provider_seedance.client.platforms.task import TaskDialect
 
 TASKS_PATH = "/api/v3/contents/generations/tasks"
-_MEDIA_ITEMS = (
-    ("image_urls", "image_url", "reference_image"),
-    ("video_urls", "video_url", "reference_video"),
-    ("audio_urls", "audio_url", "reference_audio"),
-)
+#: Our media inputs -> Ark's content item type and role (one family per mode, never mixed).
+_MEDIA_ITEMS = {
+    "image_urls": ("image_url", "reference_image"),
+    "video_urls": ("video_url", "reference_video"),
+    "audio_urls": ("audio_url", "reference_audio"),
+    "image_url": ("image_url", "first_frame"),
+    "end_image_url": ("image_url", "last_frame"),
+}
 
 #: "... cannot be cancelled or deleted in status 'cancelled'": the refusal names the state.
 _IN_CANCELLED_STATE = re.compile(r"status\W{0,3}cancel{1,2}ed", re.IGNORECASE)
@@ -61,8 +73,9 @@ class ArkDialect(TaskDialect):
 
     #: Model id per tier (an ``ep-...`` endpoint id would also be accepted by Ark).
     models: ClassVar[Mapping[str, str]]
-    resolutions: ClassVar[tuple[str, ...]] = RESOLUTIONS
-    tier_resolutions: ClassVar[Mapping[str, tuple[str, ...]]] = {"fast": ("480p", "720p")}
+    catalog: ClassVar[Catalog] = every_mode({"standard": RESOLUTIONS, "fast": ("480p", "720p")})
+    reference_style: ClassVar[ReferenceStyle] = ReferenceStyle.SPACED
+    supports_model_overrides: ClassVar[bool] = True
     # DELETE on a succeeded/failed task deletes its record: a later retry could not find it and
     # would pay for a new job. The cancel plan reads the status first and sends the DELETE only
     # for a task the platform still reports unfinished.
@@ -86,13 +99,14 @@ class ArkDialect(TaskDialect):
     sdk_base_suffixes: ClassVar[tuple[str, ...]] = ("/api/v3",)
 
     # -- submit --------------------------------------------------------------------------
-    def build_submit(self, request: ReferenceToVideoRequest) -> HttpRequest:
-        content: list[dict[str, Any]] = [{"type": "text", "text": request.prompt}]
-        for field, kind, role in _MEDIA_ITEMS:
-            for url in getattr(request, field):
+    def build_submit(self, request: SeedanceRequest) -> HttpRequest:
+        content: list[dict[str, Any]] = [{"type": "text", "text": self.wire_prompt(request.prompt)}]
+        for field, value in request.media_inputs().items():
+            kind, role = _MEDIA_ITEMS[field]
+            for url in value if isinstance(value, list) else [value]:
                 content.append({"type": kind, kind: {"url": url}, "role": role})
         body: dict[str, Any] = {
-            "model": self.models[request.tier],
+            "model": self.model_id(request.mode, request.tier, self.models[request.tier]),
             "content": content,
             "ratio": self.wire_aspect_ratio(request.aspect_ratio),
             "resolution": request.resolution,

@@ -28,13 +28,17 @@ from airflow_provider_seedance.client.errors import (
 )
 from airflow_provider_seedance.client.models import (
     DEFAULT_RESOLUTIONS,
+    MODES,
+    TIERS,
     CancelOutcome,
     JobRef,
     JobResult,
     JobState,
     JobStatus,
-    ReferenceToVideoRequest,
+    Mode,
+    SeedanceRequest,
     VideoOutput,
+    unresolved_references,
 )
 from airflow_provider_seedance.client.platforms.cancel import CancelPlan, plan_cancel
 from airflow_provider_seedance.client.platforms.error_mapping import error_from_response, result_unavailable
@@ -47,23 +51,41 @@ from airflow_provider_seedance.client.platforms.http import (
     same_origin,
 )
 from airflow_provider_seedance.client.platforms.moderation import classify, status_error
+from airflow_provider_seedance.client.platforms.prompt_refs import ReferenceStyle, translate_references
 
 #: ``Dialect`` is this module's own; the HTTP names are re-exported from ``http.py`` for the
 #: modules that import them from here (the transport, the retry policy, tests, benchmarks).
 __all__ = ["Dialect", "HttpRequest", "HttpResponse", "Operation", "parse_retry_after", "same_origin"]
 
 
+#: mode -> tier -> the resolutions a platform sells for it (a mode or tier missing: not sold).
+Catalog = Mapping[Mode, Mapping[str, tuple[str, ...]]]
+#: A model id, or an Ark ``ep-...`` endpoint id: letters, digits and ``._:/-``, no whitespace.
+_MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}")
+
+
+def every_mode(resolutions: Mapping[str, tuple[str, ...]]) -> Catalog:
+    """A catalog selling every mode with the same per-tier ``resolutions``."""
+    return dict.fromkeys(MODES, resolutions)
+
+
 class Dialect(ABC):
-    """One platform's HTTP API for Seedance 2.0 reference-to-video. No I/O."""
+    """One platform's HTTP API for the Seedance 2.0 modes it sells. No I/O."""
 
     #: The platform key used in the Airflow connection's ``platform`` extra.
     name: ClassVar[str]
     #: A human label for messages.
     label: ClassVar[str]
     default_base_url: ClassVar[str]
-    resolutions: ClassVar[tuple[str, ...]] = DEFAULT_RESOLUTIONS
-    #: Narrower resolution sets for some tiers (e.g. ``{"fast": ("480p", "720p")}``).
-    tier_resolutions: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    #: What the platform sells, from its documentation (docs/platforms.md has the sources):
+    #: mode -> tier -> resolutions. A mode or tier that is missing is refused by :meth:`check`
+    #: (and by :meth:`refusal`, which the operators call at DAG parse time).
+    catalog: ClassVar[Catalog] = every_mode(dict.fromkeys(TIERS, DEFAULT_RESOLUTIONS))
+    #: How the platform's documentation spells a prompt's reference to a file: ``@Image1``
+    #: (verbatim: what users write) or ``Image 1`` (Ark). See ``prompt_refs.py``.
+    reference_style: ClassVar[ReferenceStyle] = ReferenceStyle.VERBATIM
+    #: Whether the connection may override the model ids (Ark: ``ep-...`` endpoint ids).
+    supports_model_overrides: ClassVar[bool] = False
     #: True where cancelling a *finished* job destroys its record (Ark's DELETE): the cancel
     #: plan (``cancel.py``) then reads the status first and never sends the cancel for a
     #: terminal job.
@@ -86,12 +108,88 @@ class Dialect(ABC):
     #: stripped from the configured base URL instead of being doubled on every call.
     sdk_base_suffixes: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, base_url: str | None = None, *, allow_fallbacks: bool = False) -> None:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        allow_fallbacks: bool = False,
+        model_overrides: Mapping[str, str] | None = None,
+    ) -> None:
         self.base_url = self.normalise_base_url(base_url or self.default_base_url)
         #: Whether the platform may reroute a failing request to another ("equivalent") model.
         #: Only fal.ai does (after its retries); off by default so that a seed grid stays
         #: reproducible. The connection extra ``allow_fallbacks`` turns it on.
         self.allow_fallbacks = allow_fallbacks
+        #: ``tier`` or ``"<mode>/<tier>"`` -> model id (or ``ep-...`` endpoint id); checked here.
+        self.model_overrides: dict[str, str] = self.check_model_overrides(model_overrides)
+
+    # -- what is sold ---------------------------------------------------------------------
+    @classmethod
+    def sells(cls, mode: Mode | str, tier: str = "standard") -> bool:
+        """Whether this platform sells ``mode`` on ``tier``."""
+        return tier in cls.catalog.get(Mode(mode), {})
+
+    @classmethod
+    def refusal(cls, mode: Mode | str, tier: str = "standard") -> FieldError | None:
+        """Why ``mode`` on ``tier`` cannot be ordered here (naming the platform and the mode), or
+        None when it can. Pure and cheap: the operators call it at DAG parse time."""
+        mode = Mode(mode)
+        tiers = cls.catalog.get(mode)
+        if not tiers:
+            sold = ", ".join(m.value for m in MODES if m in cls.catalog) or "nothing"
+            return FieldError(
+                "mode",
+                f"{cls.label} (platform {cls.name!r}) does not sell Seedance 2.0 {mode.value}; "
+                f"it sells {sold}. Use another mode, or a connection to a platform that sells it",
+            )
+        if tier not in tiers:
+            return FieldError(
+                "tier",
+                f"{cls.label} (platform {cls.name!r}) sells Seedance 2.0 {mode.value} only on the "
+                f"{', '.join(tiers)} tier, not {tier!r}",
+            )
+        return None
+
+    # -- model ids ------------------------------------------------------------------------
+    @classmethod
+    def check_model_overrides(cls, overrides: Mapping[str, str] | None) -> dict[str, str]:
+        """``overrides`` checked: keys ``standard`` / ``fast`` or ``"<mode>/<tier>"``, values
+        model ids or ``ep-...`` endpoint ids. A :class:`SeedanceValidationError` names each bad one."""
+        if not overrides:
+            return {}
+        if not cls.supports_model_overrides:
+            raise SeedanceValidationError(
+                [FieldError("model_overrides", f"{cls.label} takes no model id overrides")]
+            )
+        if not isinstance(overrides, Mapping):
+            raise SeedanceValidationError(
+                [FieldError("model_overrides", "must be a JSON object of tier -> model or endpoint id")]
+            )
+        keys = {*TIERS, *(f"{mode.value}/{tier}" for mode in MODES for tier in TIERS)}
+        errors: list[FieldError] = []
+        for key, value in overrides.items():
+            if key not in keys:
+                errors.append(
+                    FieldError(
+                        f"model_overrides.{key}",
+                        "is not a tier ('standard', 'fast') nor '<mode>/<tier>' like 'image-to-video/fast'",
+                    )
+                )
+            if not isinstance(value, str) or not _MODEL_ID.fullmatch(value):
+                errors.append(
+                    FieldError(
+                        f"model_overrides.{key}",
+                        f"must be a model id or an ep-... endpoint id, got {value!r}",
+                    )
+                )
+        if errors:
+            raise SeedanceValidationError(errors)
+        return dict(overrides)
+
+    def model_id(self, mode: Mode, tier: str, default: str) -> str:
+        """The model id sent for ``mode`` on ``tier``: the connection's override
+        (``"<mode>/<tier>"`` first, then ``tier``), else ``default``."""
+        return self.model_overrides.get(f"{mode.value}/{tier}") or self.model_overrides.get(tier) or default
 
     @classmethod
     def normalise_base_url(cls, base_url: str) -> str:
@@ -108,11 +206,26 @@ class Dialect(ABC):
         """The headers that authenticate a request."""
         return {"Authorization": f"{self.auth_scheme} {api_key}"}
 
-    def check(self, request: ReferenceToVideoRequest) -> list[FieldError]:
-        """Platform-specific limits beyond the shared model (e.g. the resolutions sold)."""
-        allowed = self.tier_resolutions.get(request.tier, self.resolutions)
+    def check(self, request: SeedanceRequest, *, references_resolved: bool = True) -> list[FieldError]:
+        """Platform-specific limits beyond the shared model: the mode and tier must be sold
+        (:meth:`refusal`), then the resolution must be one sold for them; unless
+        ``references_resolved=False`` (the originals, before :mod:`..references` resolves them),
+        every media input must be a URL the platform can fetch (no gs:// nor local path)."""
+        refused = self.refusal(request.mode, request.tier)
+        if refused is not None:
+            return [refused]
+        if references_resolved:
+            unresolved = unresolved_references(request)
+            if unresolved:
+                return unresolved
+        tiers = self.catalog[request.mode]
+        allowed = tiers[request.tier]
         if request.resolution not in allowed:
-            scope = f" for the {request.tier} tier" if request.tier in self.tier_resolutions else ""
+            scope = ""
+            if request.mode is not Mode.REFERENCE_TO_VIDEO:
+                scope += f" for {request.mode.value}"
+            if len(set(tiers.values())) > 1:
+                scope += f" {'on' if scope else 'for'} the {request.tier} tier"
             return [
                 FieldError(
                     "resolution",
@@ -120,6 +233,10 @@ class Dialect(ABC):
                 )
             ]
         return []
+
+    def wire_prompt(self, prompt: str) -> str:
+        """The prompt with ``@Image1``-style references in this platform's documented syntax."""
+        return translate_references(prompt, self.reference_style)
 
     # -- wire values ---------------------------------------------------------------------
     def wire_duration(self, duration: str) -> int | str:
@@ -134,10 +251,10 @@ class Dialect(ABC):
 
     # -- calls ---------------------------------------------------------------------------
     @abstractmethod
-    def build_submit(self, request: ReferenceToVideoRequest) -> HttpRequest: ...
+    def build_submit(self, request: SeedanceRequest) -> HttpRequest: ...
 
     @abstractmethod
-    def parse_submit(self, request: ReferenceToVideoRequest, response: HttpResponse) -> JobRef: ...
+    def parse_submit(self, request: SeedanceRequest, response: HttpResponse) -> JobRef: ...
 
     @abstractmethod
     def build_status(self, ref: JobRef) -> HttpRequest: ...

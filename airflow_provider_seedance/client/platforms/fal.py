@@ -1,6 +1,7 @@
-"""fal.ai queue API dialect (``bytedance/seedance-2.0[/fast]/reference-to-video``).
+"""fal.ai queue API dialect (``bytedance/seedance-2.0[/fast]/{text,image,reference}-to-video``).
 
-Submit goes to ``{base}/bytedance/seedance-2.0[/fast]/reference-to-video``; status, result and
+Submit goes to ``{base}/bytedance/seedance-2.0[/fast]/<mode>`` (:data:`ENDPOINTS`: every mode on
+both tiers, the model's inputs under fal's names, which are the source documents'); status, result and
 cancel use the ``status_url`` / ``response_url`` / ``cancel_url`` the submit returns, which use
 only the owner and app (``bytedance/seedance-2.0``) and so drop a path segment. Returned URLs are
 used as given when they point at the configured origin; a job known only by its request id (a
@@ -24,19 +25,29 @@ from airflow_provider_seedance.client.models import (
     JobResult,
     JobState,
     JobStatus,
-    ReferenceToVideoRequest,
+    Mode,
+    SeedanceRequest,
     VideoOutput,
 )
-from airflow_provider_seedance.client.platforms.base import Dialect
+from airflow_provider_seedance.client.platforms.base import Catalog, Dialect
 from airflow_provider_seedance.client.platforms.error_mapping import content_rejected_message
 from airflow_provider_seedance.client.platforms.http import HttpRequest, HttpResponse, Operation, same_origin
 from airflow_provider_seedance.client.platforms.json_fields import nonempty_str
 from airflow_provider_seedance.client.platforms.moderation import classify
 
 APP_ID = "bytedance/seedance-2.0"
-ENDPOINTS = {
-    "standard": f"{APP_ID}/reference-to-video",
-    "fast": f"{APP_ID}/fast/reference-to-video",
+#: (mode, tier) -> endpoint id, as fal's model pages list them (docs/platforms.md).
+ENDPOINTS: dict[tuple[Mode, str], str] = {
+    (mode, tier): f"{APP_ID}/{'fast/' if tier == 'fast' else ''}{mode.value}"
+    for mode in Mode
+    for tier in ("standard", "fast")
+}
+_480_720 = ("480p", "720p")
+#: fal's documented resolutions: 1080p only on the standard image-to-video endpoint.
+CATALOG: Catalog = {
+    Mode.TEXT_TO_VIDEO: {"standard": _480_720, "fast": _480_720},
+    Mode.IMAGE_TO_VIDEO: {"standard": ("480p", "720p", "1080p"), "fast": _480_720},
+    Mode.REFERENCE_TO_VIDEO: {"standard": _480_720, "fast": _480_720},
 }
 #: fal's documented opt-out of model fallbacks (api-dialects.md §1.7), sent on submit.
 DISABLE_FALLBACKS_HEADER = "x-fal-disable-fallbacks"
@@ -53,6 +64,7 @@ class FalDialect(Dialect):
     label: ClassVar[str] = "fal.ai"
     default_base_url: ClassVar[str] = "https://queue.fal.run"
     auth_scheme: ClassVar[str] = "Key"
+    catalog: ClassVar[Catalog] = CATALOG
     #: fal request ids are UUIDs (hex and dashes); any letters/digits/dashes are accepted.
     request_id_pattern: ClassVar[re.Pattern[str]] = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,127}")
     request_id_shape: ClassVar[str] = "a request id like 80e732af-660e-45cd-bd63-580e4f2a94cc"
@@ -63,16 +75,17 @@ class FalDialect(Dialect):
     )
 
     # -- submit --------------------------------------------------------------------------
-    def build_submit(self, request: ReferenceToVideoRequest) -> HttpRequest:
+    def build_submit(self, request: SeedanceRequest) -> HttpRequest:
         body = request.model_inputs()
         if body.get("seed") == -1:  # "random" is fal's default when no seed is sent
             del body["seed"]
         # fal reroutes a request that keeps failing to an "equivalent alternative endpoint"
         # (another model) unless told not to: the video would not be Seedance's for that seed.
         headers = {} if self.allow_fallbacks else {DISABLE_FALLBACKS_HEADER: "true"}
-        return HttpRequest("POST", f"{self.base_url}/{ENDPOINTS[request.tier]}", json=body, headers=headers)
+        endpoint = ENDPOINTS[request.mode, request.tier]
+        return HttpRequest("POST", f"{self.base_url}/{endpoint}", json=body, headers=headers)
 
-    def parse_submit(self, request: ReferenceToVideoRequest, response: HttpResponse) -> JobRef:
+    def parse_submit(self, request: SeedanceRequest, response: HttpResponse) -> JobRef:
         data = self.submitted_data(response)
         request_id = self.require_job_id(
             data.get("request_id"), response, field="request_id", where="the fal.ai dashboard"
@@ -230,7 +243,8 @@ class FalDialect(Dialect):
         return isinstance(detail, str) and bool(_REQUEST_NOT_FOUND.search(detail))
 
     def job_url(self, ref: JobRef) -> str | None:
-        return f"https://fal.ai/models/{ENDPOINTS[ref.tier]}/requests" if "fal.run" in self.base_url else None
+        endpoint = ENDPOINTS[Mode.REFERENCE_TO_VIDEO, ref.tier]  # a ref does not record its mode
+        return f"https://fal.ai/models/{endpoint}/requests" if "fal.run" in self.base_url else None
 
     # -- errors --------------------------------------------------------------------------
     def error_details(self, response: HttpResponse) -> tuple[str | None, str | None]:

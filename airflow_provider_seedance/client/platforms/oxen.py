@@ -1,8 +1,10 @@
-"""Oxen.ai inference API dialect (``bytedance-seedance-2-0[-fast]-reference-to-video``).
+"""Oxen.ai inference API dialect (``bytedance-seedance-2-0[-fast]-{text,image,reference}-to-video``).
 
-Submit is ``POST {base}/api/ai/queue`` with the model id, the seed-era inputs
-(``input_images`` / ``input_videos`` / ``input_audios``, string ``duration`` ``"auto"`` or
-``"4"``..``"15"``, ``aspect_ratio`` including ``auto``) and ``num_generations: 1``; the answer
+Submit is ``POST {base}/api/ai/queue`` with the model id (:data:`MODELS`, one per mode and
+tier), the seed-era inputs (``input_images`` / ``input_videos`` / ``input_audios`` for
+reference-to-video, ``input_image`` and ``tail_image_url`` for image-to-video, string
+``duration`` ``"auto"`` or ``"4"``..``"15"``, ``aspect_ratio`` including ``auto``) and
+``num_generations: 1``; the answer
 is ``{"generations": [{"generation_id": ..., "status": "queued"}]}``. Status and result are the
 same ``GET {base}/api/ai/queue/{id}`` (``queued`` / ``processing`` / ``succeeded`` / ``failed``
 / ``cancelled``, ``result_url``, ``error_message``); cancel is ``DELETE`` on that URL.
@@ -11,8 +13,8 @@ Quirks: enqueue checks only the model, ``num_generations`` and credits, so param
 show up later as ``failed`` with an ``error_message`` (``Getting model response error: 422 -
 ...``), mapped to FAILED with that message. Cancel answers ``{"status": "success"}`` whether
 or not the generation was still active (it has no effect once terminal), so its outcome is
-REQUESTED either way. Oxen sells 480p/720p/1080p for the standard model; the fast tier is held
-to 480p/720p like ByteDance's own fast model. The file size is not reported.
+REQUESTED either way. Oxen sells 480p/720p/1080p for the standard models; the fast models are
+documented at 480p/720p. The file size is not reported.
 """
 
 from __future__ import annotations
@@ -28,18 +30,29 @@ from airflow_provider_seedance.client.models import (
     JobRef,
     JobState,
     JobStatus,
-    ReferenceToVideoRequest,
+    Mode,
+    SeedanceRequest,
 )
+from airflow_provider_seedance.client.platforms.base import Catalog, every_mode
 from airflow_provider_seedance.client.platforms.http import HttpRequest, HttpResponse, Operation
 from airflow_provider_seedance.client.platforms.json_fields import first_text
 from airflow_provider_seedance.client.platforms.task import TaskDialect
 
-MODELS = {
-    "standard": "bytedance-seedance-2-0-reference-to-video",
-    "fast": "bytedance-seedance-2-0-fast-reference-to-video",
+#: (mode, tier) -> model id, from Oxen's model reference pages (docs/platforms.md).
+MODELS: dict[tuple[Mode, str], str] = {
+    (mode, tier): f"bytedance-seedance-2-0-{'fast-' if tier == 'fast' else ''}{mode.value}"
+    for mode in Mode
+    for tier in ("standard", "fast")
 }
 QUEUE_PATH = "/api/ai/queue"
-_MEDIA_FIELDS = {"image_urls": "input_images", "video_urls": "input_videos", "audio_urls": "input_audios"}
+#: Our media inputs -> Oxen's names (``tail_image_url`` is its image-to-video end frame).
+_MEDIA_FIELDS = {
+    "image_urls": "input_images",
+    "video_urls": "input_videos",
+    "audio_urls": "input_audios",
+    "image_url": "input_image",
+    "end_image_url": "tail_image_url",
+}
 
 
 class OxenDialect(TaskDialect):
@@ -48,8 +61,7 @@ class OxenDialect(TaskDialect):
     name: ClassVar[str] = "oxen"
     label: ClassVar[str] = "Oxen.ai"
     default_base_url: ClassVar[str] = "https://hub.oxen.ai"
-    resolutions: ClassVar[tuple[str, ...]] = RESOLUTIONS
-    tier_resolutions: ClassVar[Mapping[str, tuple[str, ...]]] = {"fast": ("480p", "720p")}
+    catalog: ClassVar[Catalog] = every_mode({"standard": RESOLUTIONS, "fast": ("480p", "720p")})
     task_path: ClassVar[str] = QUEUE_PATH
     states: ClassVar[Mapping[str, JobState]] = {
         "queued": JobState.QUEUED,
@@ -70,12 +82,13 @@ class OxenDialect(TaskDialect):
     request_id_shape: ClassVar[str] = "a generation id like 5b0d4c8e-2f1a-4d6b-9c3e-7a8f9e0d1c2b"
 
     # -- submit --------------------------------------------------------------------------
-    def build_submit(self, request: ReferenceToVideoRequest) -> HttpRequest:
-        body: dict[str, Any] = {"model": MODELS[request.tier], "prompt": request.prompt}
-        for ours, theirs in _MEDIA_FIELDS.items():
-            urls = getattr(request, ours)
-            if urls:
-                body[theirs] = list(urls)
+    def build_submit(self, request: SeedanceRequest) -> HttpRequest:
+        body: dict[str, Any] = {
+            "model": MODELS[request.mode, request.tier],
+            "prompt": self.wire_prompt(request.prompt),
+        }
+        for ours, value in request.media_inputs().items():
+            body[_MEDIA_FIELDS[ours]] = value
         body["resolution"] = request.resolution
         body["duration"] = self.wire_duration(request.duration)  # a string, "auto" or "4".."15"
         body["aspect_ratio"] = self.wire_aspect_ratio(request.aspect_ratio)
@@ -85,7 +98,7 @@ class OxenDialect(TaskDialect):
         body["num_generations"] = 1
         return HttpRequest("POST", f"{self.base_url}{QUEUE_PATH}", json=body)
 
-    def parse_submit(self, request: ReferenceToVideoRequest, response: HttpResponse) -> JobRef:
+    def parse_submit(self, request: SeedanceRequest, response: HttpResponse) -> JobRef:
         data = self.submitted_data(response)
         generations = data.get("generations")
         first = generations[0] if isinstance(generations, list) and generations else None

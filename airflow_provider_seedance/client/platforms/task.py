@@ -20,7 +20,7 @@ from airflow_provider_seedance.client.models import (
     JobResult,
     JobState,
     JobStatus,
-    ReferenceToVideoRequest,
+    SeedanceRequest,
 )
 from airflow_provider_seedance.client.platforms.base import Dialect
 from airflow_provider_seedance.client.platforms.http import HttpRequest, HttpResponse, Operation
@@ -51,7 +51,7 @@ class TaskDialect(Dialect):
         return f"{self.base_url}{self.task_path}/{self.id_segment(request_id)}"
 
     # -- submit --------------------------------------------------------------------------
-    def parse_submit(self, request: ReferenceToVideoRequest, response: HttpResponse) -> JobRef:
+    def parse_submit(self, request: SeedanceRequest, response: HttpResponse) -> JobRef:
         """The new task's ``id`` from the submit answer's top level."""
         data = self.submitted_data(response)
         task_id = self.require_job_id(data.get("id"), response, field="task id", where=self.job_list)

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from airflow_provider_seedance.emulator.platforms import aihubmax, ark, fal, oxen
+from airflow_provider_seedance.emulator.platforms import aihubmax, ark, fal, fal_storage, oxen
 
 HANDLERS: dict[str, Callable[..., Any]] = {
     **fal.HANDLERS,
+    **fal_storage.HANDLERS,
     **oxen.HANDLERS,
     **aihubmax.HANDLERS,
     **ark.HANDLERS,

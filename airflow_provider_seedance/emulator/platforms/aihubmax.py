@@ -1,4 +1,8 @@
-"""AIHubMax unified tasks (EvoLink dialect) for Seedance 2.0 reference-to-video (api-dialects §3).
+"""AIHubMax unified tasks (EvoLink dialect) for Seedance 2.0 reference-to-video and image-to-video.
+
+(api-dialects §3.) AIHubMax documents those two modes, standard and fast; a model id it does not
+list (``seedance-2.0-text-to-video``) is its 422 ``model_not_found``. Image-to-video takes
+``image_url`` (required) and ``end_image_url``.
 
 Quirk reproduced: once a task finishes, the first poll reports ``status: "completed"`` with
 ``results: null`` and ``progress`` < 100; the next poll carries the result URL. There is no
@@ -15,6 +19,7 @@ from starlette.responses import JSONResponse
 from airflow_provider_seedance.emulator.errors import error_body
 from airflow_provider_seedance.emulator.incoming import find_job, submitted_body
 from airflow_provider_seedance.emulator.jobs import create_job, media_url, random_token
+from airflow_provider_seedance.emulator.references import reference_failure
 from airflow_provider_seedance.emulator.responses import error_response, json_response
 from airflow_provider_seedance.emulator.state import (
     CANCELLED,
@@ -29,6 +34,8 @@ from airflow_provider_seedance.emulator.state import (
 from airflow_provider_seedance.emulator.validation import (
     ADAPTIVE_ASPECT_RATIOS,
     DURATION_INTS,
+    IMAGE_TO_VIDEO,
+    REFERENCE_TO_VIDEO,
     Problem,
     check_flat_body,
 )
@@ -36,7 +43,12 @@ from airflow_provider_seedance.emulator.validation import (
 if TYPE_CHECKING:
     from airflow_provider_seedance.emulator.routes import Handlers
 
-MODELS = {"seedance-2.0-reference-to-video": "standard", "seedance-2.0-fast-reference-to-video": "fast"}
+#: model id -> (tier, mode): the modes AIHubMax documents
+MODELS = {
+    f"seedance-2.0-{'fast-' if tier == 'fast' else ''}{mode}": (tier, mode)
+    for mode in (REFERENCE_TO_VIDEO, IMAGE_TO_VIDEO)
+    for tier in ("standard", "fast")
+}
 RESOLUTIONS = ("480p", "720p")
 STATUS_NAMES = {
     QUEUED: "pending",
@@ -48,7 +60,7 @@ STATUS_NAMES = {
 CREDITS_PER_SECOND = 10
 
 
-def validate(body: dict[str, Any]) -> list[Problem]:
+def validate(body: dict[str, Any], mode: str = REFERENCE_TO_VIDEO) -> list[Problem]:
     return check_flat_body(
         body,
         ("image_urls", "video_urls", "audio_urls"),
@@ -57,6 +69,7 @@ def validate(body: dict[str, Any]) -> list[Problem]:
             ("aspect_ratio", ADAPTIVE_ASPECT_RATIOS),
             ("duration", DURATION_INTS),
         ),
+        mode=mode,
     )
 
 
@@ -72,7 +85,8 @@ async def submit(request: Request) -> JSONResponse:
         data["error"]["code"] = "model_not_found"
         data["error"]["type"] = "validation_error"
         return JSONResponse(data, status_code=422, headers=headers)
-    if problems := validate(body):
+    tier, mode = MODELS[model]
+    if problems := validate(body, mode):
         first = problems[0]
         message = "; ".join(f"{p.field}: {p.message}" for p in problems)
         return error_response("aihubmax", 400, message, param=first.field.split("[")[0])
@@ -83,9 +97,11 @@ async def submit(request: Request) -> JSONResponse:
         platform="aihubmax",
         request_id=task_id,
         route="aihubmax.submit",
-        tier=MODELS[model],
+        tier=tier,
         model=model,
         body=body,
+        extra={"mode": mode},
+        failure=await reference_failure(request, "aihubmax", body),
     )
     return json_response(_view(request, state, job, poll=False))
 

@@ -1,7 +1,12 @@
 """BytePlus ModelArk / Volcengine Ark content generation tasks (api-dialects §4).
 
 Both regions' Seedance 2.0 model ids (``dreamina-…`` for BytePlus, ``doubao-…`` for Volcengine)
-and ``ep-…`` endpoint ids are accepted. Quirk reproduced: ``DELETE`` cancels only a *queued*
+and ``ep-…`` endpoint ids are accepted. One model serves every mode; the content list's roles
+say which: none (text only) is text-to-video, ``first_frame`` (+ ``last_frame``) image-to-video,
+``reference_*`` reference-to-video. Mixing the frame roles with reference roles is refused
+(``InvalidParameter``), as is a ``last_frame`` without a ``first_frame`` or a second one of either.
+
+Quirk reproduced: ``DELETE`` cancels only a *queued*
 task; it deletes a finished (succeeded/failed/expired) one and refuses a running or cancelled
 one.
 """
@@ -17,6 +22,7 @@ from starlette.responses import JSONResponse  # noqa: TC002 - FastAPI resolves i
 from airflow_provider_seedance.emulator.auth import require_auth
 from airflow_provider_seedance.emulator.incoming import find_job, submitted_body
 from airflow_provider_seedance.emulator.jobs import create_job, media_url, random_token
+from airflow_provider_seedance.emulator.references import reference_failure
 from airflow_provider_seedance.emulator.responses import error_response, json_response
 from airflow_provider_seedance.emulator.state import (
     FAILED,
@@ -61,8 +67,38 @@ DEFAULT_EXPIRES_AFTER = 172800
 TOKENS_PER_SECOND = 10_000
 
 
+FRAME_ROLES = ("first_frame", "last_frame")
+
+
+def mode_of(roles: list[str]) -> str:
+    """The mode a content list's media roles make: frames, references, or neither."""
+    if any(role in FRAME_ROLES for role in roles):
+        return "image-to-video"
+    return "reference-to-video" if roles else "text-to-video"
+
+
+def check_roles(roles: list[str]) -> list[Problem]:
+    """Ark's scenarios are exclusive: frame roles never with reference roles; one of each frame."""
+    problems: list[Problem] = []
+    frames = [role for role in roles if role in FRAME_ROLES]
+    if frames and len(frames) != len(roles):
+        problems.append(
+            Problem(
+                "content",
+                "first_frame/last_frame images cannot be combined with reference_image, "
+                "reference_video or reference_audio content",
+            )
+        )
+    for role in FRAME_ROLES:
+        if frames.count(role) > 1:
+            problems.append(Problem("content", f"at most one {role} image is allowed"))
+    if "last_frame" in frames and "first_frame" not in frames:
+        problems.append(Problem("content", "a last_frame image requires a first_frame image"))
+    return problems
+
+
 def validate(body: dict[str, Any]) -> tuple[list[Problem], str]:
-    """Check an Ark create body; return problems and the prompt text."""
+    """Check an Ark create body; return problems and the prompt text (``body["_mode"]`` aside)."""
     problems: list[Problem] = []
     content = body.get("content")
     prompt = ""
@@ -71,6 +107,7 @@ def validate(body: dict[str, Any]) -> tuple[list[Problem], str]:
             Problem("content", "The parameter `content` must be a non-empty list", "MissingParameter")
         ], ""
     counts = {"image_url": 0, "video_url": 0, "audio_url": 0}
+    roles: list[str] = []
     texts = 0
     for i, item in enumerate(content):
         kind = item.get("type") if isinstance(item, dict) else None
@@ -90,6 +127,10 @@ def validate(body: dict[str, Any]) -> tuple[list[Problem], str]:
             if not isinstance(ref, dict) or not isinstance(ref.get("url"), str) or not ref["url"].strip():
                 problems.append(Problem(f"content[{i}].{kind}.url", "must be a non-empty URL string"))
             role = item.get("role")
+            if kind == "image_url" and role is None:
+                role = "first_frame"  # an image without a role is the first frame (image-to-video)
+            if isinstance(role, str):
+                roles.append(role)
             if role is not None and role not in MEDIA_ROLES[kind]:
                 problems.append(
                     Problem(f"content[{i}].role", f"must be one of {', '.join(MEDIA_ROLES[kind])}")
@@ -109,6 +150,7 @@ def validate(body: dict[str, Any]) -> tuple[list[Problem], str]:
         problems.append(Problem("content", f"at most {MAX_FILES} reference files in total are allowed"))
     if counts["audio_url"] and not counts["image_url"] and not counts["video_url"]:
         problems.append(Problem("content", "audio input requires at least one reference image or video"))
+    problems += check_roles(roles)
     problems += check_enum(body, "ratio", ADAPTIVE_ASPECT_RATIOS)
     problems += check_enum(body, "resolution", RESOLUTIONS)
     problems += check_enum(body, "duration", DURATION_INTS)
@@ -120,6 +162,16 @@ def validate(body: dict[str, Any]) -> tuple[list[Problem], str]:
     if expires is not None and (not is_int(expires) or not 3600 <= expires <= 259200):
         problems.append(Problem("execution_expires_after", "must be an integer between 3600 and 259200"))
     return problems, prompt
+
+
+def _roles(body: dict[str, Any]) -> list[str]:
+    content = body.get("content")
+    items = content if isinstance(content, list) else []
+    return [
+        str(item.get("role") or "first_frame")
+        for item in items
+        if isinstance(item, dict) and item.get("type") in ("image_url", "video_url", "audio_url")
+    ]
 
 
 def _task_id() -> str:
@@ -169,7 +221,8 @@ async def create_task(request: Request) -> JSONResponse:
         model=model,
         body=body,
         prompt=prompt,
-        extra={"vendor": vendor},
+        extra={"vendor": vendor, "mode": mode_of(_roles(body))},
+        failure=await reference_failure(request, "ark", body),
     )
     return json_response({"id": task_id})
 

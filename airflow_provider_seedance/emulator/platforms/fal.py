@@ -1,4 +1,8 @@
-"""fal.ai queue API for ``bytedance/seedance-2.0[/fast]/reference-to-video`` (api-dialects §1).
+"""fal.ai queue API for ``bytedance/seedance-2.0[/fast]/{text,image,reference}-to-video`` (api-dialects §1).
+
+Every mode on both tiers: the submit path names the model; each mode's schema is validated
+(text-to-video: the prompt; image-to-video: ``image_url`` required, ``end_image_url``; reference
+lists only on reference-to-video), 1080p only on the standard image-to-video endpoint.
 
 Quirks reproduced: the returned ``status_url`` / ``response_url`` / ``cancel_url`` drop the
 ``[fast/]reference-to-video`` path (``/bytedance/seedance-2.0/requests/{id}``); status answers 202
@@ -18,6 +22,7 @@ from starlette.responses import JSONResponse
 from airflow_provider_seedance.emulator.errors import FAL_ERROR_TYPES
 from airflow_provider_seedance.emulator.incoming import find_job, root_url, submitted_body
 from airflow_provider_seedance.emulator.jobs import create_job, media_url
+from airflow_provider_seedance.emulator.references import reference_failure
 from airflow_provider_seedance.emulator.responses import error_response, json_response
 from airflow_provider_seedance.emulator.routes import FAL_APP, Handlers
 from airflow_provider_seedance.emulator.state import (
@@ -32,11 +37,16 @@ from airflow_provider_seedance.emulator.state import (
 from airflow_provider_seedance.emulator.validation import (
     DURATION_STRINGS,
     FAL_ASPECT_RATIOS,
+    IMAGE_TO_VIDEO,
+    MODES,
+    REFERENCE_TO_VIDEO,
     Problem,
     check_flat_body,
 )
 
 RESOLUTIONS = ("480p", "720p")
+#: fal sells 1080p on the standard image-to-video endpoint only.
+RESOLUTIONS_1080 = ("480p", "720p", "1080p")
 DEFAULT_FAILURE = ("runner_disconnected", "Runner disconnected")
 
 
@@ -44,15 +54,25 @@ def _headers(request_id: str) -> dict[str, str]:
     return {"x-fal-request-id": request_id}
 
 
-def validate(body: dict[str, Any]) -> list[Problem]:
+def endpoint(path: str) -> tuple[str, str]:
+    """``(mode, tier)`` of a submit path ``/bytedance/seedance-2.0[/fast]/<mode>``."""
+    rest = path.strip("/").removeprefix(FAL_APP.strip("/") + "/")
+    tier = "fast" if rest.startswith("fast/") else "standard"
+    mode = rest.removeprefix("fast/").rstrip("/")
+    return (mode if mode in MODES else REFERENCE_TO_VIDEO), tier
+
+
+def validate(body: dict[str, Any], mode: str = REFERENCE_TO_VIDEO, tier: str = "standard") -> list[Problem]:
+    resolutions = RESOLUTIONS_1080 if (mode, tier) == (IMAGE_TO_VIDEO, "standard") else RESOLUTIONS
     problems = check_flat_body(
         body,
         ("image_urls", "video_urls", "audio_urls"),
         enums=(
-            ("resolution", RESOLUTIONS),
+            ("resolution", resolutions),
             ("duration", DURATION_STRINGS),
             ("aspect_ratio", FAL_ASPECT_RATIOS),
         ),
+        mode=mode,
     )
     if "end_user_id" in body and body["end_user_id"] is not None and not isinstance(body["end_user_id"], str):
         problems.append(Problem("end_user_id", "Input should be a valid string", "string_type"))
@@ -85,9 +105,10 @@ def _urls(request: Request, request_id: str) -> dict[str, str]:
 
 
 async def submit(request: Request) -> JSONResponse:
-    """Both tiers' submit: the path names the model (``bytedance/seedance-2.0[/fast]/…``)."""
+    """Every mode's and tier's submit: the path names the model (``bytedance/seedance-2.0[/fast]/…``)."""
     body = await submitted_body(request, "fal", _bad_body)
-    if problems := validate(body):
+    mode, tier = endpoint(request.url.path)
+    if problems := validate(body, mode, tier):
         return _validation_error(problems)
     state = get_state(request)
     request_id = str(uuid.uuid4())
@@ -97,10 +118,11 @@ async def submit(request: Request) -> JSONResponse:
         platform="fal",
         request_id=request_id,
         route="fal.submit",
-        tier="fast" if model.startswith(FAL_APP.lstrip("/") + "/fast/") else "standard",
+        tier=tier,
         model=model,
         body=body,  # duration "auto": 5 s
-        extra={"webhook": request.query_params.get("fal_webhook")},
+        extra={"webhook": request.query_params.get("fal_webhook"), "mode": mode},
+        failure=await reference_failure(request, "fal", body),
     )
     data = {
         "status": "IN_QUEUE",
@@ -149,7 +171,8 @@ def _logs(request: Request, job: Job, now: float, with_logs: bool) -> list[dict[
         return None
     entries: list[tuple[str, float]] = []
     if now >= job.started_at:
-        entries.append(("Starting Seedance 2.0 reference-to-video generation", job.started_at))
+        mode = job.extra.get("mode", REFERENCE_TO_VIDEO)
+        entries.append((f"Starting Seedance 2.0 {mode} generation", job.started_at))
     if job.phase(now) == SUCCEEDED:
         entries.append(("Video generated", job.finished_at))
     clock = get_state(request).clock

@@ -1,4 +1,7 @@
-"""Oxen.ai async queue for ``bytedance-seedance-2-0[-fast]-reference-to-video`` (api-dialects §2).
+"""Oxen.ai async queue for ``bytedance-seedance-2-0[-fast]-<mode>`` (api-dialects §2).
+
+Every mode on both tiers, one model id each; image-to-video takes ``input_image`` (required) and
+``tail_image_url`` (the end frame), reference-to-video the ``input_*`` lists.
 
 Quirk reproduced: enqueue only checks the model, ``num_generations`` and auth; parameter errors
 surface later, when the generation would start, as ``status: "failed"`` with an
@@ -16,6 +19,7 @@ from starlette.responses import JSONResponse  # noqa: TC002 - FastAPI resolves i
 from airflow_provider_seedance.emulator.auth import require_auth
 from airflow_provider_seedance.emulator.incoming import find_job, submitted_body
 from airflow_provider_seedance.emulator.jobs import create_job, media_url
+from airflow_provider_seedance.emulator.references import reference_failure
 from airflow_provider_seedance.emulator.responses import error_response, json_response
 from airflow_provider_seedance.emulator.state import (
     CANCELLED,
@@ -33,6 +37,7 @@ from airflow_provider_seedance.emulator.validation import (
     DURATION_INTS,
     DURATION_STRINGS,
     FAL_ASPECT_RATIOS,
+    MODES,
     Problem,
     check_flat_body,
 )
@@ -40,9 +45,11 @@ from airflow_provider_seedance.emulator.validation import (
 if TYPE_CHECKING:
     from airflow_provider_seedance.emulator.routes import Handlers
 
+#: model id -> (tier, mode)
 MODELS = {
-    "bytedance-seedance-2-0-reference-to-video": "standard",
-    "bytedance-seedance-2-0-fast-reference-to-video": "fast",
+    f"bytedance-seedance-2-0-{'fast-' if tier == 'fast' else ''}{mode}": (tier, mode)
+    for mode in MODES
+    for tier in ("standard", "fast")
 }
 RESOLUTIONS = ("480p", "720p", "1080p", "4k")
 STATUS_NAMES = {
@@ -56,7 +63,10 @@ ACTIVE = ("queued", "processing")
 DEFAULT_FAILURE = "Getting model response error: 500 - Internal error while generating the video"
 
 
-def validate(body: dict[str, Any]) -> list[Problem]:
+FAST_RESOLUTIONS = ("480p", "720p")
+
+
+def validate(body: dict[str, Any], mode: str = "reference-to-video", tier: str = "standard") -> list[Problem]:
     # the schema changed: seed-era string durations and current integer durations both pass
     durations = DURATION_STRINGS if isinstance(body.get("duration"), str) else DURATION_INTS
     # so do both spellings of "the model chooses" (fal's "auto", ByteDance's "adaptive"); an
@@ -67,8 +77,14 @@ def validate(body: dict[str, Any]) -> list[Problem]:
     return check_flat_body(
         body,
         ("input_images", "input_videos", "input_audios"),
-        enums=(("resolution", RESOLUTIONS), ("duration", durations), ("aspect_ratio", aspect_ratios)),
+        enums=(
+            ("resolution", RESOLUTIONS if tier == "standard" else FAST_RESOLUTIONS),
+            ("duration", durations),
+            ("aspect_ratio", aspect_ratios),
+        ),
         bools=("generate_audio", "watermark"),
+        mode=mode,
+        frames=("input_image", "tail_image_url"),
     )
 
 
@@ -80,14 +96,16 @@ async def submit(request: Request) -> JSONResponse:
     count = body.get("num_generations", 1)
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 4:
         return error_response("oxen", 400, "num_generations must be an integer between 1 and 4")
+    tier, mode = MODELS[model]
     failure = None
-    if problems := validate(body):
+    if problems := validate(body, mode, tier):
         detail = "; ".join(f"{p.field}: {p.message}" for p in problems)
         failure = Failure(
             code="model_error",
             message=f"Getting model response error: 422 - Value error, {detail}",
             at_start=True,
         )
+    failure = failure or await reference_failure(request, "oxen", body)
     state = get_state(request)
     generations = []
     for _ in range(count):
@@ -97,11 +115,11 @@ async def submit(request: Request) -> JSONResponse:
             platform="oxen",
             request_id=generation_id,
             route="oxen.submit",
-            tier=MODELS[model],
+            tier=tier,
             model=model,
             body=body,
             failure=failure,
-            extra={"namespace": body.get("target_namespace")},
+            extra={"namespace": body.get("target_namespace"), "mode": mode},
         )
         generations.append({"generation_id": generation_id, "status": "queued"})
     return json_response({"generations": generations})

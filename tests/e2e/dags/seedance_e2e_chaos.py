@@ -29,7 +29,9 @@ def seedance_e2e_chaos() -> None:
         task_id="render",
         prompt="{{ params.prompt }}",
         seedance_conn_id="{{ params.conn_id }}",
-        image_urls=["https://assets.example.com/brand/product-hero.png"],
+        image_urls=[
+            os.environ.get("SEEDANCE_REFERENCES", "gs://seedance-campaigns/references") + "/brand.png"
+        ],
         duration=5,
         deferrable=True,
         poll_interval=float(os.environ.get("SEEDANCE_POLL_INTERVAL", "1")),

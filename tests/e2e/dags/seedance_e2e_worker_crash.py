@@ -19,7 +19,9 @@ def seedance_e2e_worker_crash() -> None:
     SeedanceReferenceToVideoOperator(
         task_id="render",
         prompt="@Image1 on a turntable, one slow revolution",
-        image_urls=["https://assets.example.com/brand/product-hero.png"],
+        image_urls=[
+            os.environ.get("SEEDANCE_REFERENCES", "gs://seedance-campaigns/references") + "/brand.png"
+        ],
         duration=5,
         deferrable=False,
         poll_interval=float(os.environ.get("SEEDANCE_POLL_INTERVAL", "1")),
