@@ -1,6 +1,7 @@
 """``python -m benchmarks [NAME ...] [--quick]``: run the benchmarks, print and save the ratios.
 
-Names: ``triggers``, ``transfer``, ``import``, ``validation``, ``preflight`` (default: all, in that order).
+Names: ``triggers``, ``polls``, ``submit``, ``transfer``, ``import``, ``validation``, ``preflight``
+(default: all, in that order).
 Results go to stdout and to ``benchmarks/results/latest.json`` and ``latest.md`` (``--out`` to
 write elsewhere, ``--no-save`` to write nothing). See docs/benchmarks.md.
 """
@@ -17,10 +18,20 @@ from benchmarks.common import RESULTS_DIR, BenchResult, ensure_airflow_home, pri
 
 
 def _registry() -> dict[str, Callable[..., BenchResult]]:
-    from benchmarks import bench_import, bench_preflight, bench_transfer, bench_triggers, bench_validation
+    from benchmarks import (
+        bench_import,
+        bench_polls,
+        bench_preflight,
+        bench_submit,
+        bench_transfer,
+        bench_triggers,
+        bench_validation,
+    )
 
     return {
         "triggers": bench_triggers.run,
+        "polls": bench_polls.run,
+        "submit": bench_submit.run,
         "transfer": bench_transfer.run,
         "import": bench_import.run,
         "validation": bench_validation.run,
@@ -28,7 +39,7 @@ def _registry() -> dict[str, Callable[..., BenchResult]]:
     }
 
 
-BENCHMARKS = ("triggers", "transfer", "import", "validation", "preflight")
+BENCHMARKS = ("triggers", "polls", "submit", "transfer", "import", "validation", "preflight")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,7 +4,8 @@ They wait for the same Seedance job with the same sans-I/O dialect and :class:`P
 :class:`~airflow_provider_seedance.triggers.seedance.SeedanceJobTrigger`, so the only thing that
 differs from ours is how the HTTP call is made:
 
-* :class:`ClientPerPollTrigger`: a new ``httpx.AsyncClient`` for every poll (the HTTP provider's
+* :class:`ClientPerPollTrigger`: a new ``httpx.AsyncClient`` for every poll, verifying with the
+  system CA bundle (``ssl.create_default_context()``, loaded per client) (the HTTP provider's
   ``HttpSensorTrigger`` opens a new ``aiohttp.ClientSession`` per iteration; dbt Cloud likewise).
 * :class:`BlockingTrigger`: a blocking sync client called straight from ``run()`` on the event
   loop (the OpenAI provider's trigger calls its blocking SDK inside ``run()``).
@@ -17,6 +18,8 @@ They are benchmark fixtures, not production code: no cancel on kill, no deadline
 from __future__ import annotations
 
 import asyncio
+import os
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -30,6 +33,14 @@ from airflow_provider_seedance.client.platforms.base import HttpResponse
 from airflow_provider_seedance.client.polling import Poller, wait_async
 from airflow_provider_seedance.client.transport import USER_AGENT, SeedanceClient, build_timeout
 from airflow_provider_seedance.hooks.seedance import SeedanceConnectionConfig, SeedanceHook
+
+
+def system_ca_context() -> ssl.SSLContext:
+    """A new TLS context loading the system CA bundle (plus ``SSL_CERT_FILE``, the benchmark's CA)."""
+    context = ssl.create_default_context(cafile=ssl.get_default_verify_paths().openssl_cafile)
+    if extra := os.environ.get("SSL_CERT_FILE"):
+        context.load_verify_locations(cafile=extra)
+    return context
 
 
 class _BaselineTrigger(BaseTrigger):
@@ -86,7 +97,9 @@ class ClientPerPollTrigger(_BaselineTrigger):
     async def _status(self, ref: JobRef) -> JobStatus:
         call = self.dialect.build_status(ref)
         async with httpx.AsyncClient(
-            timeout=build_timeout(self.config.timeout), follow_redirects=True
+            timeout=build_timeout(self.config.timeout),
+            follow_redirects=True,
+            verify=ssl.create_default_context(),
         ) as http:
             raw = await http.request(call.method, call.url, params=call.params, headers=self.headers)
         response = HttpResponse(

@@ -17,6 +17,14 @@ MUTABLE_FIELDS = (
     "render_videos",
     "fetch_references",
 )
+#: The account limits of :mod:`.limits`, also changeable at run time (not command-line flags).
+LIMIT_FIELDS = (
+    "rate_limit_rps",
+    "rate_limit_burst",
+    "rate_limit_scope",
+    "ark_max_queued_tasks",
+    "fal_max_running",
+)
 
 
 @dataclass
@@ -29,6 +37,8 @@ class EmulatorConfig:
     every finished job's MP4 (with an MP4 ``free`` box) up to that many bytes; ``0`` serves the
     small natural clip. ``render_videos`` makes jobs created from then on serve a take drawn for
     the request (seed, prompt, aspect ratio, audio: :mod:`.render`) instead of the sample clip.
+    ``rate_limit_*``, ``ark_max_queued_tasks`` and ``fal_max_running`` are the account limits
+    of :mod:`.limits` (0: none).
     """
 
     api_key: str = DEFAULT_API_KEY
@@ -39,6 +49,11 @@ class EmulatorConfig:
     manual_clock: bool = False
     render_videos: bool = False
     fetch_references: bool = True  # platforms fetch loopback reference URLs (see references.py)
+    rate_limit_rps: float = 0.0
+    rate_limit_burst: int = 0
+    rate_limit_scope: str = "submit"
+    ark_max_queued_tasks: int = 0
+    fal_max_running: int = 0
 
     def public(self) -> dict[str, Any]:
         """The configuration without the API key (safe to return over HTTP)."""
@@ -50,12 +65,15 @@ class EmulatorConfig:
         """Apply a subset of :data:`MUTABLE_FIELDS`; raise ``ValueError`` on bad input."""
         types = {f.name: f.type for f in fields(self)}
         for name, value in changes.items():
-            if name not in MUTABLE_FIELDS:
+            if name not in MUTABLE_FIELDS and name not in LIMIT_FIELDS:
                 raise ValueError(f"unknown or immutable config field {name!r}")
             if value is None:
                 continue
             kind = types[name]
-            if kind == "bool":
+            if kind == "str":
+                if value not in ("submit", "all"):
+                    raise ValueError(f"{name} must be 'submit' or 'all'")
+            elif kind == "bool":
                 if not isinstance(value, bool):
                     raise ValueError(f"{name} must be a boolean")
             elif kind == "int":

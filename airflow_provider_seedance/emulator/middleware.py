@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -96,6 +97,11 @@ class EmulatorMiddleware:
             return await receive()
 
         entry = self._record(scope, platform, route, body)
+        refusal = self.state.limits.refusal(platform, route, self.state, time.monotonic())
+        if refusal is not None:  # an account limit: 429 before the app sees the request
+            limit = Fault(route, "status", status=429, retry_after=refusal.retry_after, error=refusal.error)
+            await self._send_status_fault(send, platform, limit, entry)
+            return
         fault = self.state.faults.take(route, TRANSPORT_KINDS)
         if fault is not None:
             entry["fault"] = {"id": fault.id, "kind": fault.kind}

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_seedance.emulator.config import EmulatorConfig
 from airflow_provider_seedance.emulator.faults import Fault, FaultRegistry
+from airflow_provider_seedance.emulator.limits import AccountLimits
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -186,6 +187,7 @@ class EmulatorState:
         self.rng = random.Random(0x5EED)
         self._seq = 0
         self._submit_times: dict[str, list[float]] = {}
+        self.limits = AccountLimits()
         self.extensions: dict[str, Any] = {}  # per-feature state (fal storage, ...); reset clears it
 
     def add_initial_fault(self, fault: Fault) -> None:
@@ -205,6 +207,7 @@ class EmulatorState:
         self.rng = random.Random(0x5EED)
         self._seq = 0
         self._submit_times.clear()
+        self.limits.reset()
         self.extensions.clear()
 
     def now(self) -> float:
@@ -215,6 +218,7 @@ class EmulatorState:
         return self.rng.randint(0, 2**31 - 1)
 
     def add_job(self, job: Job) -> Job:
+        self.limits.admit(job, self)
         self.jobs[job.request_id] = job
         times = self._submit_times.setdefault(job.platform, [])
         job.seq = len(times)

@@ -26,19 +26,36 @@ def _complete(result: BenchResult) -> None:
 
 def test_triggers_tiny() -> None:
     result = bench_triggers.run(
-        quick=True,
-        sizes=[20],
-        budget=60,
-        variants=["ours", "client-per-poll"],
-        queue_seconds=0.2,
-        run_seconds=0.3,
+        quick=True, sizes=[20], poll=0.5, queue=(0.0, 0.5), finish=(1.0, 2.0), budget=30
     )
     _complete(result)
+    assert set(result.raw) == {"ours@20", "today@20", "client-per-poll@20", "fal-client@20"}
     for report in result.raw.values():
         assert report["events"] == 20, report
         assert report["statuses"] == {"success": 20}, report
-        assert report["status_requests"] >= 20, report
-    assert {row.baseline_name for row in result.rows} == {"client-per-poll"}
+        assert report["polls"] >= 20, report
+        assert report["lag_max_s"] is not None, report
+        assert report["lag_max_s"] >= 0, report
+    assert result.raw["today@20"]["sockets_max"] == 20  # one client per trigger
+    assert result.raw["ours@20"]["sockets_max"] <= 64  # the pool's bound
+    assert {row.baseline_name for row in result.rows} == {"today", "client-per-poll", "fal-client"}
+
+
+def test_polls_tiny() -> None:
+    from benchmarks import bench_polls
+
+    result = bench_polls.run(quick=True, seeds=3)
+    _complete(result)
+    assert result.raw["15 min job"]["fal_client.subscribe"]["calls"] > 1000
+
+
+def test_submit_tiny() -> None:
+    from benchmarks import bench_submit
+
+    result = bench_submit.run(quick=True, n=30, concurrencies=[8])
+    _complete(result)
+    ours = result.raw["ours@8"]
+    assert (ours["lost"], ours["duplicates"], ours["jobs_created"]) == (0, 0, 30), ours
 
 
 def test_transfer_tiny() -> None:
@@ -48,7 +65,7 @@ def test_transfer_tiny() -> None:
 
 
 def test_import_tiny() -> None:
-    result = bench_import.run(quick=True, runs=1, warmup=False)
+    result = bench_import.run(quick=True, runs=1, warmup=False, dags=False)
     _complete(result)
     assert result.raw["heavy_modules_imported_by_ours"]["google.cloud.storage"] is False
 

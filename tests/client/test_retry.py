@@ -47,7 +47,7 @@ def test_retry_after_is_honoured_on_429(
     fal.get(STATUS_URL).mock(
         side_effect=[httpx.Response(429, json={"detail": "slow down"}, headers={"Retry-After": "7"}), QUEUED]
     )
-    status = make_client(retry=policy()).status(REF)
+    status = make_client(retry=policy(retry_after_jitter=0.0)).status(REF)
     assert status.state is JobState.QUEUED
     assert sleeps == [7.0]
 
@@ -60,7 +60,7 @@ def test_retry_after_is_capped_by_the_policy(
     fal: respx.MockRouter, make_client: Callable[..., ClientFacade], sleeps: list[float]
 ) -> None:
     fal.get(STATUS_URL).mock(side_effect=[httpx.Response(429, headers={"Retry-After": "3600"}), QUEUED])
-    make_client(retry=policy(max_retry_after=20.0)).status(REF)
+    make_client(retry=policy(max_retry_after=20.0, retry_after_jitter=0.0)).status(REF)
     assert sleeps == [20.0]
 
 
@@ -74,10 +74,53 @@ def test_429_on_submit_is_retried_after_retry_after(
             httpx.Response(200, json=submit_body()),
         ]
     )
-    job = make_client(retry=policy()).submit(simple_request())
+    job = make_client(retry=policy(retry_after_jitter=0.0)).submit(simple_request())
     assert job.request_id == REQUEST_ID
     assert route.call_count == 2
     assert sleeps == [2.0]
+
+
+def test_retry_after_is_waited_with_jitter_above_the_hint(
+    fal: respx.MockRouter, make_client: Callable[..., ClientFacade], sleeps: list[float]
+) -> None:
+    """Waiters told the same Retry-After must not all come back in the same instant (issue 13)."""
+    fal.get(STATUS_URL).mock(side_effect=[httpx.Response(429, headers={"Retry-After": "2"})] * 4 + [QUEUED])
+    make_client(retry=policy(max_attempts=5)).status(REF)
+    assert len(sleeps) == 4
+    assert all(2.0 <= s <= 3.0 for s in sleeps), sleeps
+    assert len(set(sleeps)) > 1, sleeps
+
+
+def test_429_on_submit_is_retried_past_max_attempts_until_the_deadline(
+    fal: respx.MockRouter, make_client: Callable[..., ClientFacade], sleeps: list[float]
+) -> None:
+    """A 429 is a refusal, so a submit keeps trying (max_attempts does not bound it)."""
+    route = fal.post(STANDARD_URL).mock(
+        side_effect=[httpx.Response(429, headers={"Retry-After": "1"})] * 12
+        + [httpx.Response(200, json=submit_body())]
+    )
+    job = make_client(retry=policy(max_attempts=3)).submit(simple_request())
+    assert job.request_id == REQUEST_ID
+    assert route.call_count == 13
+    assert len(sleeps) == 12
+
+
+def test_429_on_submit_gives_up_at_the_deadline(
+    fal: respx.MockRouter, make_client: Callable[..., ClientFacade]
+) -> None:
+    route = fal.post(STANDARD_URL).respond(429, headers={"Retry-After": "1"})
+    with pytest.raises(SeedanceRateLimitError):
+        make_client(retry=policy(submit_rate_limit_deadline=0.0)).submit(simple_request())
+    assert route.call_count == 1
+
+
+def test_gives_up_decisions() -> None:
+    rate_limited = SeedanceRateLimitError("slow down", status_code=429, retry_after=1.0)
+    pol = RetryPolicy(max_attempts=2, submit_rate_limit_deadline=60.0)
+    assert not pol.gives_up(rate_limited, 50, 59.0, Operation.SUBMIT)
+    assert pol.gives_up(rate_limited, 1, 60.0, Operation.SUBMIT)
+    assert pol.gives_up(rate_limited, 2, 1.0, Operation.STATUS)
+    assert pol.next_delay(rate_limited, 5, retryable=True, elapsed=1.0) is None  # reads: bounded
 
 
 @pytest.mark.parametrize("code", [500, 502, 503])
@@ -230,7 +273,7 @@ def test_rate_limit_error_is_raised_once_attempts_run_out_on_a_poll(
 ) -> None:
     route = fal.get(STATUS_URL).respond(429, headers={"Retry-After": "1"})
     with pytest.raises(SeedanceRateLimitError):
-        make_client(retry=policy(max_attempts=3)).status(REF)
+        make_client(retry=policy(max_attempts=3, retry_after_jitter=0.0)).status(REF)
     assert route.call_count == 3
     assert sleeps == [1.0, 1.0]
 
