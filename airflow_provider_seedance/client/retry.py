@@ -174,4 +174,6 @@ class RetryPolicy:
 
 #: The media download's policy (a transfer's ``max_download_attempts`` / ``download_retry_delay``
 #: replace its first two fields).
-DOWNLOAD_RETRY = RetryPolicy(max_attempts=3, base_delay=2.0, max_retry_after=30.0, max_elapsed=math.inf)
+DOWNLOAD_RETRY = RetryPolicy(
+    max_attempts=3, base_delay=2.0, max_retry_after=30.0, max_elapsed=math.inf, retry_after_jitter=0.0
+)
