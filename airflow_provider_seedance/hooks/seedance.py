@@ -339,12 +339,16 @@ class SeedanceHook(BaseHook):
 
     @contextlib.asynccontextmanager
     async def async_client(self) -> AsyncIterator[AsyncSeedanceClient]:
-        """One pooled async client for the duration of the block (one per trigger run)."""
-        client = AsyncSeedanceClient(**self._client_kwargs(await self.aget_config()))
-        try:
+        """An async client for the duration of the block, over the running loop's shared HTTP pool.
+
+        Every trigger of one connection identity (platform, base URL, timeout, key) in a triggerer
+        shares one keep-alive pool (:mod:`~airflow_provider_seedance.client.pool`): sockets stay
+        bounded by the pool, not by the number of waiting jobs, and a rotated key gets a new pool.
+        """
+        from airflow_provider_seedance.client.pool import pooled_async_client
+
+        async with pooled_async_client(**self._client_kwargs(await self.aget_config())) as client:
             yield client
-        finally:
-            await client.aclose()
 
     def get_http_client(self) -> httpx.Client:
         """A plain HTTP client without platform credentials (media downloads); the caller closes it.

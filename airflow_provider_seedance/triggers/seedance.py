@@ -13,10 +13,16 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_seedance.client.batch import batcher_for
 from airflow_provider_seedance.client.checks import check_numbers, number_problem, seconds_problem
 from airflow_provider_seedance.client.events import EventStatus, JobEvent
 from airflow_provider_seedance.client.models import CancelOutcome, JobRef
-from airflow_provider_seedance.client.polling import DEFAULT_MAX_POLL_ERRORS, Poller, wait_async
+from airflow_provider_seedance.client.polling import (
+    DEFAULT_MAX_POLL_ERRORS,
+    SCALE_SCHEDULE,
+    Poller,
+    wait_async,
+)
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 
 #: Seconds one best-effort cancel may take (well under ``[triggerer] on_kill_timeout``).
@@ -110,6 +116,8 @@ class SeedanceJobTrigger(BaseTrigger):
             poll_interval=self.poll_interval,
             max_consecutive_errors=self.max_consecutive_errors,
             log=self.log,
+            # Thousands of triggers in one triggerer: jittered, phased and adaptive polls.
+            **SCALE_SCHEDULE,
         )
         async with self._hook().async_client() as client:
             if client.platform != ref.platform:
@@ -117,7 +125,10 @@ class SeedanceJobTrigger(BaseTrigger):
                     f"job {ref.request_id} belongs to platform {ref.platform!r} but connection "
                     f"{self.seedance_conn_id!r} is for {client.platform!r}"
                 )
-            return await wait_async(poller, client.status)
+            batcher = batcher_for(client)  # Ark: many jobs' statuses in one task-list call
+            if batcher is None:
+                return await wait_async(poller, client.status)
+            return await wait_async(poller, lambda r: batcher.status(r, client))
 
     def _fire(self, event: dict[str, Any]) -> TriggerEvent:
         self._fired_event = True

@@ -14,6 +14,7 @@ from pytest_mock import MockerFixture
 from airflow_provider_seedance.client.errors import SeedanceValidationError
 from airflow_provider_seedance.client.models import CancelOutcome, JobRef, JobState
 from airflow_provider_seedance.client.platforms import DIALECTS
+from airflow_provider_seedance.client.pool import pool_for_running_loop
 from airflow_provider_seedance.client.transport import AsyncSeedanceClient, SeedanceClient
 from airflow_provider_seedance.hooks.seedance import PLATFORMS, SeedanceConnectionConfig, SeedanceHook
 from tests.conftest import TEST_API_KEY
@@ -277,7 +278,7 @@ async def test_async_path_reads_the_connection_with_aget_connection(
     aget.assert_awaited_once_with("seedance_default")
 
 
-async def test_async_client_is_one_pooled_client_closed_after_the_block(
+async def test_async_client_leases_the_loops_pool_and_releases_it_after_the_block(
     fal: respx.MockRouter, mocker: MockerFixture
 ) -> None:
     fal.get(STATUS_URL).respond(202, json={"status": "IN_QUEUE"})
@@ -288,7 +289,9 @@ async def test_async_client_is_one_pooled_client_closed_after_the_block(
         ref = JobRef(platform="fal", request_id="req-1")
         await client.status(ref)
         await client.status(ref)
-    assert client._http.is_closed
+        assert pool_for_running_loop().users == 1
+    assert pool_for_running_loop().users == 0  # released: kept open for the next trigger
+    assert not client._http.is_closed
     assert fal.calls.call_count == 2
 
 

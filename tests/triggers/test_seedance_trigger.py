@@ -15,6 +15,7 @@ from airflow.sdk.exceptions import TaskDeferred
 from pytest_mock import MockerFixture
 
 from airflow_provider_seedance.client.events import EventStatus, JobEvent
+from airflow_provider_seedance.client.pool import DEFAULT_MAX_CONNECTIONS, DEFAULT_SHARD_SIZE
 from airflow_provider_seedance.client.retry import RetryPolicy
 from airflow_provider_seedance.emulator.testing import EmulatorHandle
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
@@ -193,7 +194,7 @@ def test_cancelled_error_propagates_out_of_run(emulator: EmulatorHandle, context
         asyncio.run(scenario())
 
 
-def test_one_http_client_serves_the_whole_run(
+def test_the_run_polls_over_the_shared_pool_not_a_client_per_poll(
     emulator: EmulatorHandle, context: dict, mocker: MockerFixture
 ) -> None:
     trigger = submit_job(emulator, context)
@@ -205,13 +206,14 @@ def test_one_http_client_serves_the_whole_run(
         created.append(client)
         return client
 
+    mocker.patch("airflow_provider_seedance.client.pool.httpx.AsyncClient", side_effect=tracking)
     mocker.patch("airflow_provider_seedance.client.transport.httpx.AsyncClient", side_effect=tracking)
     event = first_event(trigger)
 
     assert event["status"] == "success"
     assert len(emulator.requests("fal.status")) >= 2
-    assert len(created) == 1
-    assert created[0].is_closed
+    # The connection's pool: one client per shard, however many polls the run made.
+    assert len(created) == DEFAULT_MAX_CONNECTIONS // DEFAULT_SHARD_SIZE
 
 
 def test_wrong_platform_connection_yields_an_error_event(
