@@ -132,7 +132,7 @@ def render_matrix(results: dict[tuple[str, str, str], Cell]) -> str:
         "1 s delay, a corrupted finalize as the 'garbage body'); a dropped or truncated GCS connection",
         "cannot be injected there (n/a). A task is retried as with `retries=2`. 'clean failure' names",
         "the last error (AirflowFailException: the task says the submit's outcome is unknown and",
-        "refuses to pay twice). Cells marked xfail show a defect fixed in another section.",
+        "refuses to pay twice; the task state says 'ambiguous', so no retry submits again).",
         "",
         "| fault | phase | " + " | ".join(PLATFORMS) + " |",
         "|---|---|" + "---|" * len(PLATFORMS),
