@@ -342,7 +342,7 @@ class SeedanceHook(BaseHook):
         """An async client for the duration of the block, over the running loop's shared HTTP pool.
 
         Every trigger of one connection identity (platform, base URL, timeout, key) in a triggerer
-        shares one keep-alive pool (:mod:`~airflow_provider_seedance.client.pool`): sockets stay
+        shares one keep-alive pool (``airflow_provider_seedance.client.pool``): sockets stay
         bounded by the pool, not by the number of waiting jobs, and a rotated key gets a new pool.
         """
         from airflow_provider_seedance.client.pool import pooled_async_client
