@@ -22,7 +22,6 @@ the seed used are not reported. Error bodies are ``{"error": {"code", "message",
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_seedance.client.models import (
@@ -35,7 +34,7 @@ from airflow_provider_seedance.client.models import (
 )
 from airflow_provider_seedance.client.platforms.http import HttpRequest, HttpResponse
 from airflow_provider_seedance.client.platforms.json_fields import message_with_param, nonempty_str
-from airflow_provider_seedance.client.platforms.task import TaskDialect
+from airflow_provider_seedance.client.platforms.task import TaskDialect, task_states
 
 if TYPE_CHECKING:
     from airflow_provider_seedance.client.platforms.base import Catalog
@@ -74,17 +73,10 @@ class AIHubMaxDialect(TaskDialect):
     auto_aspect_ratio: ClassVar[str] = "adaptive"
     integer_duration: ClassVar[bool] = True
     task_path: ClassVar[str] = TASKS_PATH
-    states: ClassVar[Mapping[str, JobState]] = {
-        "pending": JobState.QUEUED,
-        "processing": JobState.RUNNING,
-        "completed": JobState.SUCCEEDED,
-        "failed": JobState.FAILED,
-        # not in the seed's enum, but EvoLink callbacks fire on it: accept rather than fail the wait
-        "cancelled": JobState.CANCELLED,
-        "canceled": JobState.CANCELLED,
-    }
-    # the documented names, without the cancel ones
-    expected_states: ClassVar[str] = "pending, processing, completed or failed"
+    # The seed's enum has no cancel names; EvoLink's callbacks fire on them (accepted, not named).
+    states, expected_states = task_states(
+        queued="pending", running="processing", succeeded="completed", failed="failed"
+    )
     job_list: ClassVar[str] = "the AIHubMax task list"
     probe_id: ClassVar[str] = "task-unified-0-00000000"
     request_id_shape: ClassVar[str] = "a task id like task-unified-1757165031-uyujaw3d"
