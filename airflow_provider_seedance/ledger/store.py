@@ -30,6 +30,7 @@ created a job and becomes ``unknown``, still held, until reconciliation decides.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -85,6 +86,10 @@ class TaskIdentity:
     def key(self) -> str:
         return f"{self.dag_id}|{self.run_id}|{self.task_id}|{self.map_index}"
 
+    def columns(self) -> dict[str, Any]:
+        """The entry columns this identity fills (``ti_key`` and one column per field)."""
+        return {"ti_key": self.key, **dataclasses.asdict(self)}
+
 
 @dataclass(frozen=True)
 class JobSpec:
@@ -112,6 +117,18 @@ class JobSpec:
     @property
     def prompt_sha256(self) -> str | None:
         return hashlib.sha256(self.prompt.encode()).hexdigest() if self.prompt is not None else None
+
+    def columns(self) -> dict[str, Any]:
+        """The entry columns this spec fills: its fields as they are, but the estimate in
+        micro-dollars, the prompt as its SHA-256 and the campaign tags as one column."""
+        values = dataclasses.asdict(self)
+        del values["estimate_usd"], values["prompt"], values["campaign"]
+        return {
+            **values,
+            "estimate_micros": self.estimate_micros,
+            "prompt_sha256": self.prompt_sha256,
+            "campaign_tags": _campaign_column(self.campaign),
+        }
 
 
 @dataclass(frozen=True)
@@ -484,28 +501,11 @@ class Ledger:
                 checks.append((budget, win.key))
             result = conn.execute(
                 insert(schema.entries).values(
-                    ti_key=identity.key,
+                    **identity.columns(),
+                    **spec.columns(),
                     attempt=attempt,
                     state=RESERVED,
-                    platform=spec.platform,
-                    account=spec.account,
-                    mode=spec.mode,
-                    tier=spec.tier,
-                    resolution=spec.resolution,
-                    duration=spec.duration,
-                    aspect_ratio=spec.aspect_ratio,
-                    seed=spec.seed,
-                    generate_audio=spec.generate_audio,
-                    has_video_inputs=spec.has_video_inputs,
-                    prompt_sha256=spec.prompt_sha256,
-                    estimate_micros=amount,
-                    estimate_basis=spec.estimate_basis,
-                    dag_id=identity.dag_id,
-                    run_id=identity.run_id,
-                    task_id=identity.task_id,
-                    map_index=identity.map_index,
                     try_number=try_number,
-                    campaign_tags=_campaign_column(spec.campaign),
                     reserved_at=now,
                     expires_at=now + self.reservation_ttl,
                     updated_at=now,
