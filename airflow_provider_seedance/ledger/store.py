@@ -703,24 +703,7 @@ class Ledger:
                 .values(cost_micros=new, cost_basis=cost_basis, usage_tokens=usage_tokens, updated_at=now)
             )
             if result.rowcount == 1 and new != old:
-                for hold in conn.execute(_holds_of(entry_id)).mappings().all():
-                    conn.execute(
-                        update(schema.windows)
-                        .where(
-                            and_(
-                                schema.windows.c.budget == hold["budget"],
-                                schema.windows.c.window == hold["window"],
-                            )
-                        )
-                        .values(spent_micros=schema.windows.c.spent_micros + (new - old), updated_at=now)
-                    )
-                    conn.execute(
-                        update(schema.holds)
-                        .where(
-                            and_(schema.holds.c.entry_id == entry_id, schema.holds.c.budget == hold["budget"])
-                        )
-                        .values(spent_micros=new)
-                    )
+                _charge_holds(conn, entry_id, now, spent=new, window_delta=new - old, release=False)
             return self._get(conn, entry_id)
 
     def link(self, entry_id: int, request_id: str, note: str) -> Entry:
@@ -827,32 +810,40 @@ class Ledger:
         if result.rowcount != 1:
             raise LedgerError(f"ledger entry {entry.id} changed concurrently; not moved to {to_state}")
         if spent is not None:
-            for hold in conn.execute(_holds_of(entry.id)).mappings().all():
-                conn.execute(
-                    update(schema.windows)
-                    .where(
-                        and_(
-                            schema.windows.c.budget == hold["budget"],
-                            schema.windows.c.window == hold["window"],
-                        )
-                    )
-                    .values(
-                        reserved_micros=schema.windows.c.reserved_micros - hold["reserved_micros"],
-                        spent_micros=schema.windows.c.spent_micros + spent,
-                        updated_at=now,
-                    )
-                )
-                conn.execute(
-                    update(schema.holds)
-                    .where(and_(schema.holds.c.entry_id == entry.id, schema.holds.c.budget == hold["budget"]))
-                    .values(reserved_micros=0, spent_micros=spent)
-                )
+            _charge_holds(conn, entry.id, now, spent=spent, window_delta=spent, release=True)
         return self._get(conn, entry.id)
 
 
 def _holds_of(entry_id: int) -> Any:
     """An entry's holds in budget-name order: every transaction locks window rows in that order."""
     return select(schema.holds).where(schema.holds.c.entry_id == entry_id).order_by(schema.holds.c.budget)
+
+
+def _charge_holds(
+    conn: Connection, entry_id: int, now: datetime, *, spent: int, window_delta: int, release: bool
+) -> None:
+    """Set each of an entry's holds to ``spent`` and add ``window_delta`` to its window's spend.
+
+    ``release`` also returns the hold's reservation to the window (a job that ended: its
+    estimate stops counting, its cost starts). Windows are updated in budget-name order.
+    """
+    w = schema.windows.c
+    for hold in conn.execute(_holds_of(entry_id)).mappings().all():
+        window_values: dict[str, Any] = {"spent_micros": w.spent_micros + window_delta, "updated_at": now}
+        hold_values: dict[str, Any] = {"spent_micros": spent}
+        if release:
+            window_values["reserved_micros"] = w.reserved_micros - hold["reserved_micros"]
+            hold_values["reserved_micros"] = 0
+        conn.execute(
+            update(schema.windows)
+            .where(and_(w.budget == hold["budget"], w.window == hold["window"]))
+            .values(**window_values)
+        )
+        conn.execute(
+            update(schema.holds)
+            .where(and_(schema.holds.c.entry_id == entry_id, schema.holds.c.budget == hold["budget"]))
+            .values(**hold_values)
+        )
 
 
 def _is_deadlock(exc: SQLAlchemyError) -> bool:

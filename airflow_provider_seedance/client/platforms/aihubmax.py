@@ -33,7 +33,10 @@ from airflow_provider_seedance.client.models import (
     SeedanceRequest,
 )
 from airflow_provider_seedance.client.platforms.http import HttpRequest, HttpResponse
-from airflow_provider_seedance.client.platforms.json_fields import message_with_param, nonempty_str
+from airflow_provider_seedance.client.platforms.json_fields import (
+    nonempty_str,
+    openai_error,
+)
 from airflow_provider_seedance.client.platforms.task import TaskDialect, task_states
 
 if TYPE_CHECKING:
@@ -151,15 +154,10 @@ class AIHubMaxDialect(TaskDialect):
     # -- errors --------------------------------------------------------------------------
     def error_details(self, response: HttpResponse) -> tuple[str | None, str | None]:
         """``{"error": {"code", "message", "type", "param"}}``; a string ``code`` beats ``type``."""
-        data = response.json_or_none()
-        if not isinstance(data, dict):
-            return None, None
-        error = data.get("error")
-        if isinstance(error, str) and error:
-            return error, None
-        if not isinstance(error, dict):
-            return nonempty_str(data.get("message")), None
-        return message_with_param(error), nonempty_str(error.get("code")) or nonempty_str(error.get("type"))
+        message, error = openai_error(response.json_or_none(), top_level_message=True)
+        if error is None:
+            return message, None
+        return message, nonempty_str(error.get("code")) or nonempty_str(error.get("type"))
 
 
 def _task_error(error: object) -> tuple[str | None, str | None]:

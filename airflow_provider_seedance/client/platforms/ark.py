@@ -50,7 +50,7 @@ from airflow_provider_seedance.client.models import (
 )
 from airflow_provider_seedance.client.platforms.base import Catalog, every_mode
 from airflow_provider_seedance.client.platforms.http import HttpRequest, HttpResponse, Operation
-from airflow_provider_seedance.client.platforms.json_fields import message_with_param
+from airflow_provider_seedance.client.platforms.json_fields import openai_error
 from airflow_provider_seedance.client.platforms.prompt_refs import ReferenceStyle
 from airflow_provider_seedance.client.platforms.task import TaskDialect, task_states
 
@@ -162,16 +162,9 @@ class ArkDialect(TaskDialect):
     # -- errors --------------------------------------------------------------------------
     def error_details(self, response: HttpResponse) -> tuple[str | None, str | None]:
         """``{"error": {"code", "message", "param", "type"}}``; ``code`` is the error type."""
-        data = response.json_or_none()
-        if not isinstance(data, dict):
-            return None, None
-        error = data.get("error")
-        if isinstance(error, str) and error:
-            return error, None
-        if not isinstance(error, dict):
-            return None, None
-        code = error.get("code") or error.get("type")
-        return message_with_param(error), str(code) if code else None
+        message, error = openai_error(response.json_or_none())
+        code = error.get("code") or error.get("type") if error is not None else None
+        return message, str(code) if code else None
 
 
 def _model_ids(family: str) -> Mapping[str, str]:
