@@ -127,13 +127,9 @@ class _ClientBase:
 
     def _request_args(self, call: HttpRequest) -> dict[str, Any]:
         """``httpx.Client.request`` keywords for one call: the dialect's call plus our headers."""
-        return {
-            "method": call.method,
-            "url": call.url,
-            "json": call.json,
-            "params": call.params,
-            "headers": {**self._headers(), **call.headers},
-        }
+        headers = {**self._headers(), **call.headers}
+        # dict(...) reads as the request(...) call it feeds
+        return dict(method=call.method, url=call.url, json=call.json, params=call.params, headers=headers)  # noqa: C408
 
     def check(self, request: SeedanceRequest) -> None:
         """Raise :class:`SeedanceValidationError` for limits this platform adds to the shared model."""
