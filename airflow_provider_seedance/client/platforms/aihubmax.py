@@ -77,9 +77,7 @@ class AIHubMaxDialect(TaskDialect):
     integer_duration: ClassVar[bool] = True
     task_path: ClassVar[str] = TASKS_PATH
     # The seed's enum has no cancel names; EvoLink's callbacks fire on them (accepted, not named).
-    states, expected_states = task_states(
-        queued="pending", running="processing", succeeded="completed", failed="failed"
-    )
+    states, expected_states = task_states("pending", "processing", "completed", "failed")
     job_list: ClassVar[str] = "the AIHubMax task list"
     probe_id: ClassVar[str] = "task-unified-0-00000000"
     request_id_shape: ClassVar[str] = "a task id like task-unified-1757165031-uyujaw3d"

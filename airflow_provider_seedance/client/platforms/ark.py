@@ -84,12 +84,7 @@ class ArkDialect(TaskDialect):
     integer_duration: ClassVar[bool] = True
     task_path: ClassVar[str] = TASKS_PATH
     states, expected_states = task_states(
-        queued="queued",
-        running="running",
-        succeeded="succeeded",
-        failed="failed",
-        expired=JobState.EXPIRED,
-        cancelled=JobState.CANCELLED,
+        "queued", "running", "succeeded", "failed", expired=JobState.EXPIRED, cancelled=JobState.CANCELLED
     )
     job_list: ClassVar[str] = "the account's task list"
     request_id_shape: ClassVar[str] = "a task id like cgt-20260405024433-sbj8r"

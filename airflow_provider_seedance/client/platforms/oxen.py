@@ -63,11 +63,7 @@ class OxenDialect(TaskDialect):
     catalog: ClassVar[Catalog] = every_mode({"standard": RESOLUTIONS, "fast": ("480p", "720p")})
     task_path: ClassVar[str] = QUEUE_PATH
     states, expected_states = task_states(
-        queued="queued",
-        running="processing",
-        succeeded="succeeded",
-        failed="failed",
-        cancelled=JobState.CANCELLED,
+        "queued", "processing", "succeeded", "failed", cancelled=JobState.CANCELLED
     )
     noun: ClassVar[str] = "generation"
     job_list: ClassVar[str] = "the Oxen.ai queue"

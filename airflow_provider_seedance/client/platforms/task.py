@@ -32,11 +32,12 @@ _CANCELLED_NAMES = ("cancelled", "canceled")
 
 
 def task_states(
-    *, queued: str, running: str, succeeded: str, failed: str, **others: JobState
+    queued: str, running: str, succeeded: str, failed: str, /, **others: JobState
 ) -> tuple[Mapping[str, JobState], str]:
     """A task API's status names and the states they mean, plus the documented names for messages.
 
-    The four names every task API has come first; ``others`` adds the rest (``expired=...``).
+    The names for queued, running, succeeded and failed, in that order, come first (every task
+    API has the four); ``others`` adds the rest by name (``expired=JobState.EXPIRED``).
     Both spellings of a cancelled task are accepted on every platform, documented or not, so a
     wait never fails on one; they are named in the message only where ``others`` names them.
     """
