@@ -330,19 +330,11 @@ class LedgerGuard:
             )
         except SeedanceValidationError as exc:
             raise AirflowFailException(str(exc)) from exc
-        spec = JobSpec(
+        spec = JobSpec.of(
+            request,
             platform=self.platform,
             account=self.seedance_conn_id,
-            estimate_usd=estimate.usd,
-            estimate_basis=estimate.basis,
-            tier=request.tier,
-            resolution=request.resolution,
-            duration=request.duration,
-            aspect_ratio=request.aspect_ratio,
-            seed=request.seed,
-            generate_audio=request.generate_audio,
-            has_video_inputs=request.has_video_inputs,
-            prompt=request.prompt,
+            estimate=estimate,
             campaign=self.campaign,
         )
         ti = context["ti"]

@@ -55,6 +55,9 @@ from airflow_provider_seedance.ledger.budgets import Budget, covering, to_micros
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine, RowMapping
 
+    from airflow_provider_seedance.client.models import SeedanceRequest
+    from airflow_provider_seedance.client.pricing import CostEstimate
+
 log = logging.getLogger(__name__)
 
 RESERVED = "reserved"
@@ -91,6 +94,12 @@ class TaskIdentity:
         return {"ti_key": self.key, **dataclasses.asdict(self)}
 
 
+#: The :class:`JobSpec` fields a request fills as it holds them.
+_REQUEST_FIELDS = (
+    "tier", "resolution", "duration", "aspect_ratio", "seed", "generate_audio", "has_video_inputs", "prompt"
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """What is about to be submitted, and its upper-bound estimate."""
@@ -102,13 +111,35 @@ class JobSpec:
     tier: str = "standard"
     resolution: str = "720p"
     duration: str = "auto"
-    mode: str = "reference_to_video"
+    mode: str = "reference-to-video"  # a Mode value
     aspect_ratio: str | None = None
     seed: int | None = None
     generate_audio: bool | None = None
     has_video_inputs: bool = False
     prompt: str | None = None
     campaign: tuple[str, ...] = ()
+
+    @classmethod
+    def of(
+        cls,
+        request: SeedanceRequest,
+        *,
+        platform: str,
+        account: str,
+        estimate: CostEstimate,
+        campaign: tuple[str, ...],
+    ) -> JobSpec:
+        """The spec of ``request`` on ``account``: its creative fields as the request holds them."""
+        fields = {name: getattr(request, name) for name in _REQUEST_FIELDS}
+        return cls(
+            platform=platform,
+            account=account,
+            estimate_usd=estimate.usd,
+            estimate_basis=estimate.basis,
+            mode=request.mode.value,
+            campaign=campaign,
+            **fields,
+        )
 
     @property
     def estimate_micros(self) -> int:
