@@ -1,8 +1,9 @@
 """``python -m benchmarks [NAME ...] [--quick]``: run the benchmarks, print and save the ratios.
 
-Names: ``triggers``, ``polls``, ``submit``, ``transfer``, ``import``, ``validation``, ``preflight``
-(default: all, in that order).
-Results go to stdout and to ``benchmarks/results/latest.json`` and ``latest.md`` (``--out`` to
+Names: ``triggers``, ``polls``, ``submit``, ``transfer``, ``import``, ``validation``, ``preflight``,
+``slots`` (default: all, in that order).
+Results go to stdout and to ``benchmarks/results/latest.json`` and ``latest.md``; ``slots`` (real
+Airflow, several minutes) to its own ``slots.json``/``slots.md`` beside them (``--out`` to
 write elsewhere, ``--no-save`` to write nothing). See docs/benchmarks.md.
 """
 
@@ -22,6 +23,7 @@ def _registry() -> dict[str, Callable[..., BenchResult]]:
         bench_import,
         bench_polls,
         bench_preflight,
+        bench_slots,
         bench_submit,
         bench_transfer,
         bench_triggers,
@@ -36,10 +38,22 @@ def _registry() -> dict[str, Callable[..., BenchResult]]:
         "import": bench_import.run,
         "validation": bench_validation.run,
         "preflight": bench_preflight.run,
+        "slots": bench_slots.run,
     }
 
 
-BENCHMARKS = ("triggers", "polls", "submit", "transfer", "import", "validation", "preflight")
+BENCHMARKS = (
+    "triggers",
+    "polls",
+    "submit",
+    "transfer",
+    "import",
+    "validation",
+    "preflight",
+    "slots",
+)
+#: Benchmarks whose rows go to a results file of their own (``<name>.json``/``.md``), not ``latest``.
+SEPARATE_RESULTS = ("slots",)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,8 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.append(result)
     print(f"\nall done in {time.monotonic() - started:.0f} s")
     if not args.no_save:
-        path = write_results(results, quick=args.quick, out_dir=args.out)
-        print(f"results: {path} and {path.with_suffix('.md')}")
+        shared = [r for r in results if r.name not in SEPARATE_RESULTS]
+        groups = [(shared, "latest")] if shared else []
+        groups += [([r], r.name) for r in results if r.name in SEPARATE_RESULTS]
+        for group, stem in groups:
+            path = write_results(group, quick=args.quick, out_dir=args.out, stem=stem)
+            print(f"results: {path} and {path.with_suffix('.md')}")
     return 0
 
 

@@ -97,3 +97,26 @@ def test_preflight_tiny() -> None:
     result = bench_preflight.run(quick=True, repeats=1)
     assert {row.metric for row in result.rows} == {"wall time", "peak RSS", "bytes transferred"}
     assert all(r["input_video_seconds"] == 12.0 for runs in result.raw["runs"].values() for r in runs)
+
+
+@pytest.mark.e2e
+def test_slots_tiny() -> None:
+    """One run of each variant on real Airflow (the local stack), 9 s jobs.
+
+    Jobs of a few seconds race Airflow 3.3 (the trigger fires before the deferring workload's
+    supervisor returns and the scheduler fails the task): see docs/benchmarks.md, finding 5.
+    """
+    from benchmarks import bench_slots
+
+    result = bench_slots.run(quick=True, jobs=1, queue_seconds=1.0, run_seconds=8.0, parallelism=4)
+    _complete(result)
+    records = result.raw["records"]
+    assert {v: len(rows) for v, rows in records.items()} == dict.fromkeys(bench_slots.VARIANTS, 1)
+    for variant, (record,) in records.items():
+        assert record["state"] == "success", record
+        assert record["complete"], record
+        assert record["worker_slot_s"] > 0, record
+        assert record["phases"] == (2 if variant == "deferrable" else 1), record
+    assert [state for _, state in records["deferrable"][0]["workloads"]] == ["deferred", "success"]
+    assert records["sync"][0]["execute_s"] >= 2.0  # the worker waited for the job
+    assert records["deferrable"][0]["execute_s"] < records["sync"][0]["execute_s"]
