@@ -1,9 +1,10 @@
 """``python -m benchmarks [NAME ...] [--quick]``: run the benchmarks, print and save the ratios.
 
 Names: ``triggers``, ``polls``, ``submit``, ``transfer``, ``import``, ``validation``, ``preflight``,
-``slots`` (default: all, in that order).
+``slots``, ``http2`` (default: all, in that order).
 Results go to stdout and to ``benchmarks/results/latest.json`` and ``latest.md``; ``slots`` (real
-Airflow, several minutes) to its own ``slots.json``/``slots.md`` beside them (``--out`` to
+Airflow, several minutes) and ``http2`` to their own ``slots.json``/``slots.md`` and
+``http2.json``/``http2.md`` beside them (``--out`` to
 write elsewhere, ``--no-save`` to write nothing). See docs/benchmarks.md.
 """
 
@@ -20,6 +21,7 @@ from benchmarks.common import RESULTS_DIR, BenchResult, ensure_airflow_home, pri
 
 def _registry() -> dict[str, Callable[..., BenchResult]]:
     from benchmarks import (
+        bench_http2,
         bench_import,
         bench_polls,
         bench_preflight,
@@ -39,6 +41,7 @@ def _registry() -> dict[str, Callable[..., BenchResult]]:
         "validation": bench_validation.run,
         "preflight": bench_preflight.run,
         "slots": bench_slots.run,
+        "http2": bench_http2.run,
     }
 
 
@@ -51,9 +54,10 @@ BENCHMARKS = (
     "validation",
     "preflight",
     "slots",
+    "http2",
 )
 #: Benchmarks whose rows go to a results file of their own (``<name>.json``/``.md``), not ``latest``.
-SEPARATE_RESULTS = ("slots",)
+SEPARATE_RESULTS = ("slots", "http2")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

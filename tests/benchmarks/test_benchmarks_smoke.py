@@ -120,3 +120,26 @@ def test_slots_tiny() -> None:
     assert [state for _, state in records["deferrable"][0]["workloads"]] == ["deferred", "success"]
     assert records["sync"][0]["execute_s"] >= 2.0  # the worker waited for the job
     assert records["deferrable"][0]["execute_s"] < records["sync"][0]["execute_s"]
+
+
+def test_http2_tiny() -> None:
+    pytest.importorskip("h2")
+    pytest.importorskip("hypercorn")
+    from benchmarks import bench_http2
+
+    result = bench_http2.run(quick=True, pollers=20, polls=2, poll=0.2, repeats=1)
+    _complete(result)
+    runs = result.raw["runs"]
+    assert runs["http1"][0]["http_versions"] == {"HTTP/1.1": 40}
+    assert runs["http2"][0]["http_versions"] == {"HTTP/2": 40}
+    assert runs["http2-1x16"][0]["server"]["connections"] == 1  # one h2 connection, many streams
+    assert all(run[0]["errors"] == 0 for run in runs.values())
+
+
+def test_http2_skips_without_h2(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks import bench_http2
+
+    monkeypatch.setattr(bench_http2, "h2_available", lambda: False)
+    result = bench_http2.run(quick=True)
+    assert result.rows == []
+    assert "skipped" in result.notes[0]
