@@ -87,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_save:
         shared = [r for r in results if r.name not in SEPARATE_RESULTS]
         groups = [(shared, "latest")] if shared else []
-        groups += [([r], r.name) for r in results if r.name in SEPARATE_RESULTS]
+        # A skipped benchmark (no rows, e.g. http2 without h2) keeps its committed file.
+        groups += [([r], r.name) for r in results if r.name in SEPARATE_RESULTS and r.rows]
         for group, stem in groups:
             path = write_results(group, quick=args.quick, out_dir=args.out, stem=stem)
             print(f"results: {path} and {path.with_suffix('.md')}")

@@ -143,3 +143,13 @@ def test_http2_skips_without_h2(monkeypatch: pytest.MonkeyPatch) -> None:
     result = bench_http2.run(quick=True)
     assert result.rows == []
     assert "skipped" in result.notes[0]
+
+
+def test_cli_keeps_a_skipped_benchmarks_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks import bench_http2
+
+    monkeypatch.setattr(bench_http2, "h2_available", lambda: False)
+    (tmp_path / "http2.md").write_text("committed\n")
+    assert main(["http2", "--quick", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "http2.md").read_text() == "committed\n"
+    assert not (tmp_path / "latest.json").exists()
