@@ -177,16 +177,13 @@ def _settled_records(stack: Any, run_ids: list[str], wait: float = 90.0) -> dict
 
 
 def measure(
-    *,
-    jobs: int,
-    queue_seconds: float,
-    run_seconds: float,
-    poll: float,
-    parallelism: int,
-    timeout: float,
-    airflow_env: dict[str, str] | None = None,
+    params: dict[str, Any], *, timeout: float, airflow_env: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """Start the stack, run ``jobs`` runs of the DAG at once, return the per-variant records."""
+    """Start the stack, run ``params["jobs"]`` runs of the DAG at once, return the records.
+
+    ``params``: ``jobs``, ``queue_seconds``, ``run_seconds``, ``poll_interval_s``, ``parallelism``.
+    """
+    queue_seconds, run_seconds = params["queue_seconds"], params["run_seconds"]
     from airflow_provider_seedance.emulator.testing import EmulatorServer
     from scripts.stack import Stack
 
@@ -205,8 +202,8 @@ def measure(
             extra_dag_files=[DAG_FILE],
             queue_seconds=queue_seconds,
             run_seconds=run_seconds,
-            poll_interval=poll,
-            parallelism=parallelism,
+            poll_interval=params["poll_interval_s"],
+            parallelism=params["parallelism"],
             pools={},
             extra_env={
                 "FAL_QUEUE_RUN_HOST": f"localhost:{fal.port}",
@@ -222,7 +219,7 @@ def measure(
             if stack.wait_for_run(WARMUP_DAG_ID, warm, timeout=timeout).state != "success":
                 raise RuntimeError("the warm-up run failed:\n" + stack.task_logs_tail(WARMUP_DAG_ID))
             t0 = time.monotonic()
-            run_ids = [stack.trigger(DAG_ID) for _ in range(jobs)]
+            run_ids = [stack.trigger(DAG_ID) for _ in range(params["jobs"])]
             states = {}
             for run_id in run_ids:
                 left = max(10.0, timeout - (time.monotonic() - t0))
@@ -256,15 +253,6 @@ def run(
     parallelism = parallelism if parallelism is not None else (4 if quick else 8)
     job_seconds = queue_seconds + run_seconds
     timeout = 120 + 4 * jobs * (job_seconds + 20) / parallelism
-    data = measure(
-        jobs=jobs,
-        queue_seconds=queue_seconds,
-        run_seconds=run_seconds,
-        poll=poll,
-        parallelism=parallelism,
-        timeout=timeout,
-        airflow_env=airflow_env,
-    )
     params = {
         "jobs": jobs,
         "queue_seconds": queue_seconds,
@@ -274,6 +262,7 @@ def run(
         "executor": "LocalExecutor",
         "database": "sqlite",
     }
+    data = measure(params, timeout=timeout, airflow_env=airflow_env)
     return summarize(data, params)
 
 
