@@ -301,7 +301,7 @@ def run(
             "http2",
             description,
             params,
-            notes=["skipped: needs the h2 and hypercorn packages (extra 'bench')"],
+            notes=["skipped: needs the h2 and hypercorn packages (the test extra)"],
         )
     runs: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
     with H2Server() as srv:
