@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import respx
 
-from airflow_provider_seedance import __version__
 from airflow_provider_seedance.client.errors import (
     SeedanceAmbiguousSubmitError,
     SeedanceAPIError,
@@ -23,7 +22,14 @@ from airflow_provider_seedance.client.errors import (
 )
 from airflow_provider_seedance.client.models import CancelOutcome, JobRef, JobState
 from airflow_provider_seedance.client.platforms import get_dialect
-from tests.client.helpers import API_KEY, ClientFacade, simple_request
+from tests.client.helpers import (
+    ClientFacade,
+    assert_sent_by_us,
+    client_fixture,
+    mp4,
+    router_fixture,
+    simple_request,
+)
 
 HUB = "https://api.aihubmax.com"
 SUBMIT = f"{HUB}/v1/videos/generations"
@@ -33,15 +39,8 @@ VIDEO = "https://files.aihubmax.com/videos/task-unified-1757165031-uyujaw3d.mp4?
 REF = JobRef(platform="aihubmax", request_id=TASK_ID)
 
 
-@pytest.fixture
-def hub() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-def client(make_client: Callable[..., ClientFacade]) -> ClientFacade:
-    return make_client(platform="aihubmax")
+hub = router_fixture("hub")
+client = client_fixture("aihubmax")
 
 
 def task(status: str, **fields: Any) -> dict[str, Any]:
@@ -129,9 +128,7 @@ def test_every_request_carries_a_bearer_key_and_the_user_agent(
     client.status(job)
     client.result(job)
     assert [c.request.method for c in hub.calls] == ["POST", "GET", "GET"]
-    for call in hub.calls:
-        assert call.request.headers["authorization"] == f"Bearer {API_KEY}"
-        assert call.request.headers["user-agent"] == f"airflow-provider-seedance/{__version__}"
+    assert_sent_by_us(hub.calls)
 
 
 def test_submit_to_a_custom_base_url(hub: respx.MockRouter, make_client: Callable[..., ClientFacade]) -> None:
@@ -290,12 +287,7 @@ def test_result_takes_the_first_result_as_a_string_or_an_object(
     hub.get(TASK_URL).respond(200, json=task("completed", progress=100, results=results))
     result = client.result(REF)
     assert (result.request_id, result.seed) == (TASK_ID, None)
-    assert result.video.model_dump() == {
-        "url": VIDEO,
-        "content_type": "video/mp4",
-        "file_name": f"{TASK_ID}.mp4",
-        "file_size": None,
-    }
+    assert result.video.model_dump() == mp4(VIDEO, f"{TASK_ID}.mp4")
 
 
 def test_result_while_results_are_missing_says_it_is_not_ready(

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import respx
 
-from airflow_provider_seedance import __version__
 from airflow_provider_seedance.client.errors import (
     SeedanceAmbiguousSubmitError,
     SeedanceAuthError,
@@ -25,7 +24,14 @@ from airflow_provider_seedance.client.models import CancelOutcome, JobRef, JobSt
 from airflow_provider_seedance.client.platforms import get_dialect
 from airflow_provider_seedance.client.platforms.ark import BytePlusArkDialect, VolcengineArkDialect
 from airflow_provider_seedance.client.platforms.http import HttpResponse, Operation
-from tests.client.helpers import API_KEY, ClientFacade, simple_request
+from tests.client.helpers import (
+    ClientFacade,
+    assert_sent_by_us,
+    client_fixture,
+    mp4,
+    router_fixture,
+    simple_request,
+)
 
 BYTEPLUS = "https://ark.ap-southeast.bytepluses.com"
 VOLCENGINE = "https://ark.cn-beijing.volces.com"
@@ -42,15 +48,8 @@ REGIONS = {
 }
 
 
-@pytest.fixture
-def ark() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-def client(make_client: Callable[..., ClientFacade]) -> ClientFacade:
-    return make_client(platform="byteplus")
+ark = router_fixture("ark")
+client = client_fixture("byteplus")
 
 
 def task(status: str, **fields: Any) -> dict[str, Any]:
@@ -151,9 +150,7 @@ def test_every_request_carries_a_bearer_key_and_the_user_agent(
     client.result(job)
     assert client.cancel(job) is CancelOutcome.ALREADY_FINISHED  # read first, never DELETE a finished task
     assert [c.request.method for c in ark.calls] == ["POST", "GET", "GET", "GET"]
-    for call in ark.calls:
-        assert call.request.headers["authorization"] == f"Bearer {API_KEY}"
-        assert call.request.headers["user-agent"] == f"airflow-provider-seedance/{__version__}"
+    assert_sent_by_us(ark.calls)
 
 
 def test_a_custom_base_url_keeps_the_region_model_ids(
@@ -351,12 +348,7 @@ def test_result_reads_the_video_url_and_seed_from_the_same_get(
     result = client.result(REF)
     assert route.call_count == 1
     assert result.seed == 11
-    assert result.video.model_dump() == {
-        "url": VIDEO,
-        "content_type": "video/mp4",
-        "file_name": "video.mp4",
-        "file_size": None,
-    }
+    assert result.video.model_dump() == mp4(VIDEO, "video.mp4")
 
 
 def test_result_of_a_failed_task_is_job_failed(ark: respx.MockRouter, client: ClientFacade) -> None:

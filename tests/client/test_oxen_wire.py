@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import respx
 
-from airflow_provider_seedance import __version__
 from airflow_provider_seedance.client.errors import (
     SeedanceAmbiguousSubmitError,
     SeedanceAuthError,
@@ -23,7 +22,14 @@ from airflow_provider_seedance.client.errors import (
 )
 from airflow_provider_seedance.client.models import CancelOutcome, JobRef, JobState
 from airflow_provider_seedance.client.platforms import get_dialect
-from tests.client.helpers import API_KEY, ClientFacade, simple_request
+from tests.client.helpers import (
+    ClientFacade,
+    assert_sent_by_us,
+    client_fixture,
+    mp4,
+    router_fixture,
+    simple_request,
+)
 
 OXEN = "https://hub.oxen.ai"
 QUEUE = f"{OXEN}/api/ai/queue"
@@ -33,15 +39,8 @@ RESULT_URL = f"{OXEN}/api/repos/ox/generations/file/main/{GEN_ID}.mp4?token=abc"
 REF = JobRef(platform="oxen", request_id=GEN_ID)
 
 
-@pytest.fixture
-def oxen() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-def client(make_client: Callable[..., ClientFacade]) -> ClientFacade:
-    return make_client(platform="oxen")
+oxen = router_fixture("oxen")
+client = client_fixture("oxen")
 
 
 def generation(status: str, **fields: Any) -> dict[str, Any]:
@@ -125,9 +124,7 @@ def test_every_request_carries_a_bearer_key_and_the_user_agent(
     client.result(job)
     client.cancel(job)
     assert [c.request.method for c in oxen.calls] == ["POST", "GET", "GET", "DELETE"]
-    for call in oxen.calls:
-        assert call.request.headers["authorization"] == f"Bearer {API_KEY}"
-        assert call.request.headers["user-agent"] == f"airflow-provider-seedance/{__version__}"
+    assert_sent_by_us(oxen.calls)
 
 
 def test_submit_to_a_custom_base_url(
@@ -283,12 +280,7 @@ def test_result_reads_the_result_url_from_the_same_get(oxen: respx.MockRouter, c
     result = client.result(REF)
     assert route.call_count == 1
     assert result.seed == 99
-    assert result.video.model_dump() == {
-        "url": RESULT_URL,
-        "content_type": "video/mp4",
-        "file_name": f"{GEN_ID}.mp4",
-        "file_size": None,
-    }
+    assert result.video.model_dump() == mp4(RESULT_URL, f"{GEN_ID}.mp4")
 
 
 def test_result_of_a_failed_generation_is_job_failed(oxen: respx.MockRouter, client: ClientFacade) -> None:
