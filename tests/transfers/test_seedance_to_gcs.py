@@ -29,6 +29,7 @@ from airflow_provider_seedance.emulator.gcs import GCSEmulator
 from airflow_provider_seedance.emulator.testing import EmulatorHandle
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.transfers.seedance_to_gcs import SeedanceToGCSOperator
+from tests.support.openlineage import install_fake_openlineage
 
 PROMPT = "@Image1 runs along the beach at golden hour, slow dolly-in, brand colours"
 OBJECT = "campaigns/2026-11-22/3-42.mp4"
@@ -382,23 +383,7 @@ def test_lineage_is_none_without_the_openlineage_provider() -> None:
 
 
 def test_lineage_names_the_seedance_job_and_the_gcs_object(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Dataset:
-        def __init__(self, namespace: str, name: str) -> None:
-            self.namespace, self.name = namespace, name
-
-    class OperatorLineage:
-        def __init__(self, inputs: list[Dataset], outputs: list[Dataset]) -> None:
-            self.inputs, self.outputs = inputs, outputs
-
-    facet = types.ModuleType("airflow.providers.common.compat.openlineage.facet")
-    facet.Dataset = Dataset  # type: ignore[attr-defined]
-    extractors = types.ModuleType("airflow.providers.openlineage.extractors")
-    extractors.OperatorLineage = OperatorLineage  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "airflow.providers.common.compat.openlineage.facet", facet)
-    monkeypatch.setitem(
-        sys.modules, "airflow.providers.openlineage", types.ModuleType("airflow.providers.openlineage")
-    )
-    monkeypatch.setitem(sys.modules, "airflow.providers.openlineage.extractors", extractors)
+    install_fake_openlineage(monkeypatch)
     op = transfer("brand-archive", request_id="r1", object_name="campaigns/x.mp4")
     op._lineage_platform, op._lineage_request_id = "fal", "r1"
 
