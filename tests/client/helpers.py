@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -53,6 +54,14 @@ def assert_sent_by_us(calls: Iterable[respx.models.Call], scheme: str = "Bearer"
     for call in calls:
         assert call.request.headers["authorization"] == f"{scheme} {API_KEY}"
         assert call.request.headers["user-agent"] == USER_AGENT
+
+
+def sent_json(route: respx.Route, url: str | None = None) -> Any:
+    """The JSON body of the route's last request, checking where it went when ``url`` is given."""
+    sent = route.calls.last.request
+    if url is not None:
+        assert str(sent.url) == url
+    return json.loads(sent.content)
 
 
 def mp4(url: str, file_name: str, file_size: int | None = None) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +27,7 @@ from tests.client.helpers import (
     client_fixture,
     mp4,
     router_fixture,
+    sent_json,
     simple_request,
 )
 
@@ -88,9 +88,7 @@ def test_submit_posts_a_flat_body(hub: respx.MockRouter, client: ClientFacade, t
     )
     job = client.submit(request)
     assert job == JobRef(platform="aihubmax", request_id=TASK_ID, tier=tier)  # type: ignore[arg-type]
-    sent = route.calls.last.request
-    assert str(sent.url) == SUBMIT
-    assert json.loads(sent.content) == {
+    assert sent_json(route, SUBMIT) == {
         "model": model,
         "prompt": "@Image1 dances to @Audio1 like @Video1",
         "image_urls": ["https://x.test/a.jpg"],
@@ -107,7 +105,7 @@ def test_submit_posts_a_flat_body(hub: respx.MockRouter, client: ClientFacade, t
 def test_auto_becomes_adaptive_and_minus_one(hub: respx.MockRouter, client: ClientFacade) -> None:
     route = hub.post(SUBMIT).respond(200, json=task("pending"))
     client.submit(simple_request(seed=-1, end_user_id="user-7"))
-    body = json.loads(route.calls.last.request.content)
+    body = sent_json(route)
     assert (body["aspect_ratio"], body["duration"], body["seed"]) == ("adaptive", -1, -1)
     assert "end_user_id" not in body
     assert "video_urls" not in body
@@ -116,7 +114,7 @@ def test_auto_becomes_adaptive_and_minus_one(hub: respx.MockRouter, client: Clie
 def test_no_seed_sends_no_seed(hub: respx.MockRouter, client: ClientFacade) -> None:
     route = hub.post(SUBMIT).respond(200, json=task("pending"))
     client.submit(simple_request())
-    assert "seed" not in json.loads(route.calls.last.request.content)
+    assert "seed" not in sent_json(route)
 
 
 def test_every_request_carries_a_bearer_key_and_the_user_agent(

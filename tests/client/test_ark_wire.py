@@ -30,6 +30,7 @@ from tests.client.helpers import (
     client_fixture,
     mp4,
     router_fixture,
+    sent_json,
     simple_request,
 )
 
@@ -105,9 +106,7 @@ def test_submit_posts_a_content_list_to_the_region_with_its_model_ids(
     )
     job = make_client(platform=platform).submit(request)
     assert job == JobRef(platform=platform, request_id=TASK_ID, tier=tier)  # type: ignore[arg-type]
-    sent = route.calls.last.request
-    assert str(sent.url) == f"{base}{TASKS}"
-    assert json.loads(sent.content) == {
+    assert sent_json(route, f"{base}{TASKS}") == {
         "model": standard if tier == "standard" else fast,
         "content": [
             # users write @Image1; Ark's documentation writes "Image 1" (prompt_refs.py)
@@ -132,7 +131,7 @@ def test_auto_becomes_adaptive_and_minus_one_and_no_seed_sends_none(
 ) -> None:
     route = ark.post(f"{BYTEPLUS}{TASKS}").respond(200, json={"id": TASK_ID})
     client.submit(simple_request())
-    body = json.loads(route.calls.last.request.content)
+    body = sent_json(route)
     assert (body["ratio"], body["duration"], body["resolution"]) == ("adaptive", -1, "720p")
     assert "seed" not in body
     assert "safety_identifier" not in body
@@ -158,7 +157,7 @@ def test_a_custom_base_url_keeps_the_region_model_ids(
 ) -> None:
     route = ark.post(f"http://127.0.0.1:8787{TASKS}").respond(200, json={"id": TASK_ID})
     make_client(platform="volcengine", base_url="http://127.0.0.1:8787").submit(simple_request())
-    assert json.loads(route.calls.last.request.content)["model"] == "doubao-seedance-2-0-260128"
+    assert sent_json(route)["model"] == "doubao-seedance-2-0-260128"
 
 
 def test_get_dialect_picks_the_region_class() -> None:

@@ -3,7 +3,6 @@ client: the exact request each platform gets, and the refusals that happen befor
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +24,7 @@ from airflow_provider_seedance.client.platforms import (
     get_dialect,
     mode_refusal,
 )
-from tests.client.helpers import FAL, ClientFacade, router_fixture, submit_body
+from tests.client.helpers import FAL, ClientFacade, router_fixture, sent_json, submit_body
 
 OXEN = "https://hub.oxen.ai/api/ai/queue"
 AIHUBMAX = "https://api.aihubmax.com/v1/videos/generations"
@@ -65,10 +64,6 @@ def t2v(tier: str, **extra: Any) -> TextToVideoRequest:
 def i2v(tier: str, end: bool = True, **extra: Any) -> ImageToVideoRequest:
     frames = {"image_url": FIRST, **({"end_image_url": LAST} if end else {})}
     return ImageToVideoRequest(prompt=PROMPT, tier=tier, **frames, **{**COMMON, **extra})
-
-
-def sent_json(route: respx.Route) -> Any:
-    return json.loads(route.calls.last.request.content)
 
 
 # -- fal.ai: standard and fast endpoints of each mode --------------------------------------------

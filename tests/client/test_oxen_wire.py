@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +27,7 @@ from tests.client.helpers import (
     client_fixture,
     mp4,
     router_fixture,
+    sent_json,
     simple_request,
 )
 
@@ -55,6 +55,11 @@ def generation(status: str, **fields: Any) -> dict[str, Any]:
         "enqueued_at": "2026-05-01T10:00:00.000Z",
         **fields,
     }
+
+
+def error(type_: str, title: str) -> dict[str, Any]:
+    """Oxen's error body for a refused call (``status_message`` repeats the type)."""
+    return {"error": {"type": type_, "title": title}, "status": "error", "status_message": type_}
 
 
 def enqueued(generation_id: str = GEN_ID) -> dict[str, Any]:
@@ -86,9 +91,7 @@ def test_submit_posts_the_seed_era_body_to_the_queue(
     )
     job = client.submit(request)
     assert job == JobRef(platform="oxen", request_id=GEN_ID, tier=tier)  # type: ignore[arg-type]
-    sent = route.calls.last.request
-    assert str(sent.url) == QUEUE
-    assert json.loads(sent.content) == {
+    assert sent_json(route, QUEUE) == {
         "model": model,
         "prompt": "@Image1 walks to the beat of @Audio1 past @Video1",
         "input_images": ["https://x.test/a.jpg"],
@@ -106,7 +109,7 @@ def test_submit_posts_the_seed_era_body_to_the_queue(
 def test_defaults_send_auto_strings_and_no_seed(oxen: respx.MockRouter, client: ClientFacade) -> None:
     route = oxen.post(QUEUE).respond(200, json=enqueued())
     client.submit(simple_request(seed=-1))
-    body = json.loads(route.calls.last.request.content)
+    body = sent_json(route)
     assert (body["duration"], body["aspect_ratio"], body["resolution"]) == ("auto", "auto", "720p")
     assert "seed" not in body  # unset = random
     assert "input_videos" not in body
@@ -144,14 +147,7 @@ def test_submit_without_a_generation_id_warns_that_a_job_may_exist(
 
 
 def test_an_unknown_model_on_enqueue_is_not_found(oxen: respx.MockRouter, client: ClientFacade) -> None:
-    oxen.post(QUEUE).respond(
-        404,
-        json={
-            "error": {"type": "resource_not_found", "title": "Model not found: x"},
-            "status": "error",
-            "status_message": "resource_not_found",
-        },
-    )
+    oxen.post(QUEUE).respond(404, json=error("resource_not_found", "Model not found: x"))
     with pytest.raises(SeedanceNotFoundError) as info:
         client.submit(simple_request())
     assert info.value.error_type == "resource_not_found"
@@ -162,12 +158,7 @@ def test_a_bad_num_generations_answer_is_a_rejected_request(
     oxen: respx.MockRouter, client: ClientFacade
 ) -> None:
     oxen.post(QUEUE).respond(
-        400,
-        json={
-            "error": {"type": "bad_request", "title": "num_generations must be an integer between 1 and 4"},
-            "status": "error",
-            "status_message": "bad_request",
-        },
+        400, json=error("bad_request", "num_generations must be an integer between 1 and 4")
     )
     with pytest.raises(SeedanceRequestRejected, match="num_generations must be an integer"):
         client.submit(simple_request())
@@ -228,12 +219,7 @@ def test_an_unknown_status_is_a_protocol_error_naming_it(
 
 def test_status_of_an_unknown_generation_is_not_found(oxen: respx.MockRouter, client: ClientFacade) -> None:
     oxen.get(GEN_URL).respond(
-        404,
-        json={
-            "error": {"type": "resource_not_found", "title": "The requested resource could not be found"},
-            "status": "error",
-            "status_message": "resource_not_found",
-        },
+        404, json=error("resource_not_found", "The requested resource could not be found")
     )
     with pytest.raises(SeedanceNotFoundError, match="could not be found"):
         client.status(REF)
@@ -346,7 +332,7 @@ def test_probe_with_a_rejected_key_is_an_auth_error(oxen: respx.MockRouter, clie
 def test_1080p_is_sold_for_the_standard_tier_only(oxen: respx.MockRouter, client: ClientFacade) -> None:
     route = oxen.post(QUEUE).respond(200, json=enqueued())
     client.submit(simple_request(resolution="1080p"))
-    assert json.loads(route.calls.last.request.content)["resolution"] == "1080p"
+    assert sent_json(route)["resolution"] == "1080p"
     with pytest.raises(SeedanceValidationError, match="480p, 720p only for the fast tier, got '1080p'"):
         client.submit(simple_request(resolution="1080p", tier="fast"))
     assert route.call_count == 1
