@@ -90,9 +90,7 @@ def rig(
         yield Rig(media_server, gcs_client, gcs_bucket, http, gcs_emulator)
 
 
-def test_video_is_streamed_into_gcs_with_metadata_and_verified(
-    rig: Rig,
-) -> None:
+def test_video_is_streamed_into_gcs_with_metadata_and_verified(rig: Rig) -> None:
     url = rig.media.add("v1", size=3 * CHUNK + 12345)
     result = rig.archive(MediaSource(url, 3 * CHUNK + 12345))
 
@@ -134,9 +132,7 @@ def test_short_download_leaves_no_object(
     assert after["objects_written"] == before["objects_written"]  # ...and was never finalized
 
 
-def test_truncated_download_is_retried_from_the_first_byte(
-    rig: Rig,
-) -> None:
+def test_truncated_download_is_retried_from_the_first_byte(rig: Rig) -> None:
     url = rig.media.add("v1", size=4 * CHUNK + 7)
     rig.media.add_fault("truncate")
 
@@ -146,9 +142,7 @@ def test_truncated_download_is_retried_from_the_first_byte(
     assert rig.blob().download_as_bytes() == rig.media.content("v1")
 
 
-def test_size_disagreeing_with_platform_file_size_fails_before_upload(
-    rig: Rig,
-) -> None:
+def test_size_disagreeing_with_platform_file_size_fails_before_upload(rig: Rig) -> None:
     url = rig.media.add("v1", size=2 * CHUNK)
     before = rig.emulator.stats()
     with pytest.raises(SeedanceIncompleteDownloadError, match="file_size 999"):
@@ -157,9 +151,7 @@ def test_size_disagreeing_with_platform_file_size_fails_before_upload(
     assert rig.stored() is None
 
 
-def test_server_errors_are_retried_a_bounded_number_of_times(
-    rig: Rig,
-) -> None:
+def test_server_errors_are_retried_a_bounded_number_of_times(rig: Rig) -> None:
     url = rig.media.add("v1", size=CHUNK)
     rig.media.add_fault("status", code=503, times=2)
     rig.archive(MediaSource(url, CHUNK), max_attempts=3)
@@ -173,9 +165,7 @@ def test_server_errors_are_retried_a_bounded_number_of_times(
     assert rig.stored("clips/b.mp4") is None
 
 
-def test_checksum_mismatch_deletes_the_object_and_a_rerun_succeeds(
-    rig: Rig,
-) -> None:
+def test_checksum_mismatch_deletes_the_object_and_a_rerun_succeeds(rig: Rig) -> None:
     url = rig.media.add("v1", size=2 * CHUNK + 1)
     rig.emulator.add_fault("corrupt_upload")
 
@@ -187,9 +177,7 @@ def test_checksum_mismatch_deletes_the_object_and_a_rerun_succeeds(
     assert rig.blob().download_as_bytes() == rig.media.content("v1")
 
 
-def test_retry_after_success_neither_downloads_nor_uploads(
-    rig: Rig,
-) -> None:
+def test_retry_after_success_neither_downloads_nor_uploads(rig: Rig) -> None:
     url = rig.media.add("v1", size=CHUNK + 3)
     first = rig.archive(MediaSource(url, CHUNK + 3))
     stats = rig.emulator.stats()
@@ -204,9 +192,7 @@ def test_retry_after_success_neither_downloads_nor_uploads(
     assert rig.media.gets("v1") == [200]
 
 
-def test_existing_identical_bytes_without_record_are_accepted_after_comparing_checksums(
-    rig: Rig,
-) -> None:
+def test_existing_identical_bytes_without_record_are_accepted_after_comparing_checksums(rig: Rig) -> None:
     url = rig.media.add("v1", size=CHUNK)
     blob = rig.blob()
     blob.upload_from_string(rig.media.content("v1"), if_generation_match=0)
@@ -234,9 +220,7 @@ def test_existing_different_object_is_an_error_and_left_untouched(rig: Rig, othe
     assert after.download_as_bytes() == other
 
 
-def test_replace_true_overwrites_a_different_object(
-    rig: Rig,
-) -> None:
+def test_replace_true_overwrites_a_different_object(rig: Rig) -> None:
     url = rig.media.add("v1", size=CHUNK)
     rig.blob().upload_from_string(b"old take", if_generation_match=0)
 
@@ -268,9 +252,7 @@ def test_expired_link_is_refreshed_once(rig: Rig, dead: int) -> None:
     assert rig.blob().download_as_bytes() == rig.media.content("v1")
 
 
-def test_expired_link_without_a_way_to_refresh_fails_clearly(
-    rig: Rig,
-) -> None:
+def test_expired_link_without_a_way_to_refresh_fails_clearly(rig: Rig) -> None:
     url = rig.media.add("v1", size=CHUNK)
     rig.media.expire("v1")
     with pytest.raises(SeedanceDownloadError, match=r"HTTP 403.*expired") as info:
@@ -453,9 +435,7 @@ def test_an_object_archived_for_another_job_is_never_taken_as_already_archived(
     assert rig.media.gets("v1") == []  # refused on its record alone, before any download
 
 
-def test_a_link_answering_410_again_after_its_refresh_fails_without_a_second_refresh(
-    rig: Rig,
-) -> None:
+def test_a_link_answering_410_again_after_its_refresh_fails_without_a_second_refresh(rig: Rig) -> None:
     url = rig.media.add("v1", size=CHUNK)
     rig.media.add_fault("status", code=410, times=3)
     calls: list[str] = []
@@ -472,9 +452,7 @@ def test_a_link_answering_410_again_after_its_refresh_fails_without_a_second_ref
     assert rig.stored() is None
 
 
-def test_a_200_video_mp4_answer_whose_body_is_not_a_video_is_never_archived(
-    rig: Rig,
-) -> None:
+def test_a_200_video_mp4_answer_whose_body_is_not_a_video_is_never_archived(rig: Rig) -> None:
     """No file_size to check against (Oxen, AIHubMax, Ark): the bytes themselves must be a video."""
     url = rig.media.add("v1", data=b"<html>Service busy, try later</html>")
     before = rig.emulator.stats()
