@@ -21,6 +21,7 @@ from tests.e2e.test_distributed import (
     REDIS_PORT,
     _admin_connection,
     _free_redis_db,
+    celery_on,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -97,10 +98,7 @@ def test_ten_racing_renders_stop_at_a_cap_of_four_on_celery(
         tmp_path / "stack",
         dags_folder=empty,
         extra_dag_files=[dag_file],
-        executor="CeleryExecutor",
-        database_url=f"postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{airflow_db}",
-        celery_broker_url=f"redis://127.0.0.1:{REDIS_PORT}/{redis_db}",
-        celery_result_backend=f"db+postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{airflow_db}",
+        **celery_on(airflow_db, redis_db),
         celery_workers=2,
         celery_concurrency=4,
         parallelism=16,
