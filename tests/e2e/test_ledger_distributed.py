@@ -4,7 +4,6 @@ Airflow and for the ledger. Ten mapped renders race for a daily cap that holds e
 from __future__ import annotations
 
 import json
-import textwrap
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from tests.e2e.test_distributed import (
     _free_redis_db,
     celery_on,
 )
+from tests.support.grid_dag import kite_grid_dag
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 if _MISSING:
@@ -33,34 +33,14 @@ TAKES = 10
 FITS = 4
 ESTIMATE = 1.2096  # fast tier, 5 s of 720p
 
-DAG = textwrap.dedent(
-    f"""
-    from __future__ import annotations
-
-    import pendulum
-    from airflow.sdk import dag
-
-    from airflow_provider_seedance.operators.seedance import SeedanceReferenceToVideoOperator
-
-
-    @dag(dag_id="capped_grid_distributed", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"))
-    def capped_grid_distributed():
-        SeedanceReferenceToVideoOperator.partial(
-            task_id="render",
-            prompt="A red kite over green hills",
-            duration=5,
-            tier="fast",
-            deferrable=True,
-            poll_interval=1,
-            ledger_conn_id="seedance_ledger",
-            budgets={{"fal-daily": {{"limit_usd": {ESTIMATE * FITS + 0.5}, "period": "day"}}}},
-            campaign="kites",
-            pool="seedance",
-        ).expand(seed=list(range({TAKES})))
-
-
-    capped_grid_distributed()
-    """
+DAG = kite_grid_dag(
+    "capped_grid_distributed",
+    list(range(TAKES)),
+    poll_interval=1,
+    ledger_conn_id="seedance_ledger",
+    budgets={"fal-daily": {"limit_usd": ESTIMATE * FITS + 0.5, "period": "day"}},
+    campaign="kites",
+    pool="seedance",
 )
 
 

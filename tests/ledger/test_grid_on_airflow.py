@@ -4,7 +4,6 @@ the ledger on real PostgreSQL. It stops at the cap exactly."""
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -12,35 +11,11 @@ import pytest
 from airflow_provider_seedance.emulator.testing import EmulatorHandle
 from airflow_provider_seedance.ledger.store import SUCCEEDED, Ledger
 from tests.support.airflow_cli import airflow_env, dags_test
+from tests.support.grid_dag import kite_grid_dag
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-DAG = textwrap.dedent(
-    """
-    from __future__ import annotations
-
-    import pendulum
-    from airflow.sdk import dag
-
-    from airflow_provider_seedance.operators.seedance import SeedanceReferenceToVideoOperator
-
-
-    @dag(dag_id="capped_grid", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"))
-    def capped_grid():
-        SeedanceReferenceToVideoOperator.partial(
-            task_id="render",
-            prompt="A red kite over green hills",
-            duration=5,
-            tier="fast",
-            deferrable=True,
-            poll_interval=0.2,
-            campaign="kites",
-        ).expand(seed=[1, 2, 3, 4, 5])
-
-
-    capped_grid()
-    """
-)
+DAG = kite_grid_dag("capped_grid", [1, 2, 3, 4, 5], poll_interval=0.2, campaign="kites")
 
 
 @pytest.mark.slow
