@@ -49,6 +49,11 @@ def client_fixture(platform: str) -> Any:
     return client
 
 
+def fixtures_for(platform: str, router: str) -> tuple[Any, Any]:
+    """A wire-test module's two fixtures: the respx router ``router`` and ``client`` for ``platform``."""
+    return router_fixture(router), client_fixture(platform)
+
+
 def assert_sent_by_us(calls: Iterable[respx.models.Call], scheme: str = "Bearer") -> None:
     """Every call carried the API key (``<scheme> <key>``) and the provider's user agent."""
     for call in calls:

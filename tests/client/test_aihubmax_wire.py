@@ -21,15 +21,7 @@ from airflow_provider_seedance.client.errors import (
 )
 from airflow_provider_seedance.client.models import CancelOutcome, JobRef, JobState
 from airflow_provider_seedance.client.platforms import get_dialect
-from tests.client.helpers import (
-    ClientFacade,
-    assert_sent_by_us,
-    client_fixture,
-    mp4,
-    router_fixture,
-    sent_json,
-    simple_request,
-)
+from tests.client.helpers import ClientFacade, assert_sent_by_us, fixtures_for, mp4, sent_json, simple_request
 
 HUB = "https://api.aihubmax.com"
 SUBMIT = f"{HUB}/v1/videos/generations"
@@ -39,8 +31,7 @@ VIDEO = "https://files.aihubmax.com/videos/task-unified-1757165031-uyujaw3d.mp4?
 REF = JobRef(platform="aihubmax", request_id=TASK_ID)
 
 
-hub = router_fixture("hub")
-client = client_fixture("aihubmax")
+hub, client = fixtures_for("aihubmax", router="hub")
 
 
 def task(status: str, **fields: Any) -> dict[str, Any]:

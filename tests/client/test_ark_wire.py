@@ -24,15 +24,7 @@ from airflow_provider_seedance.client.models import CancelOutcome, JobRef, JobSt
 from airflow_provider_seedance.client.platforms import get_dialect
 from airflow_provider_seedance.client.platforms.ark import BytePlusArkDialect, VolcengineArkDialect
 from airflow_provider_seedance.client.platforms.http import HttpResponse, Operation
-from tests.client.helpers import (
-    ClientFacade,
-    assert_sent_by_us,
-    client_fixture,
-    mp4,
-    router_fixture,
-    sent_json,
-    simple_request,
-)
+from tests.client.helpers import ClientFacade, assert_sent_by_us, fixtures_for, mp4, sent_json, simple_request
 
 BYTEPLUS = "https://ark.ap-southeast.bytepluses.com"
 VOLCENGINE = "https://ark.cn-beijing.volces.com"
@@ -49,8 +41,7 @@ REGIONS = {
 }
 
 
-ark = router_fixture("ark")
-client = client_fixture("byteplus")
+ark, client = fixtures_for("byteplus", router="ark")
 
 
 def task(status: str, **fields: Any) -> dict[str, Any]:

@@ -21,15 +21,7 @@ from airflow_provider_seedance.client.errors import (
 )
 from airflow_provider_seedance.client.models import CancelOutcome, JobRef, JobState
 from airflow_provider_seedance.client.platforms import get_dialect
-from tests.client.helpers import (
-    ClientFacade,
-    assert_sent_by_us,
-    client_fixture,
-    mp4,
-    router_fixture,
-    sent_json,
-    simple_request,
-)
+from tests.client.helpers import ClientFacade, assert_sent_by_us, fixtures_for, mp4, sent_json, simple_request
 
 OXEN = "https://hub.oxen.ai"
 QUEUE = f"{OXEN}/api/ai/queue"
@@ -39,8 +31,7 @@ RESULT_URL = f"{OXEN}/api/repos/ox/generations/file/main/{GEN_ID}.mp4?token=abc"
 REF = JobRef(platform="oxen", request_id=GEN_ID)
 
 
-oxen = router_fixture("oxen")
-client = client_fixture("oxen")
+oxen, client = fixtures_for("oxen", router="oxen")
 
 
 def generation(status: str, **fields: Any) -> dict[str, Any]:
