@@ -14,12 +14,12 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.common import BenchResult, Row, child_env, peak_rss_kb, run_json
+from benchmarks.common import BenchResult, Row, child_env, peak_rss_kb, run_json, worker_main
 
 MB = 1_000_000
 
@@ -33,35 +33,16 @@ def _make_media(directory: Path, *, quick: bool) -> list[tuple[str, str, Path, s
     from tests.support.reference_media import make_audio, make_image, make_video
 
     image_mb, video_mb, audio_mb = (1, 3, 1) if quick else (5, 15, 5)
-    media: list[tuple[str, str, Path, str]] = []
-    for i in range(9):
-        media.append(
-            (
-                "image",
-                f"img{i}.png",
-                make_image(directory / f"img{i}.png", 1920, 1080, pad_to=image_mb * MB),
-                "image/png",
-            )
-        )
-    for i in range(3):
-        media.append(
-            (
-                "video",
-                f"vid{i}.mp4",
-                make_video(directory / f"vid{i}.mp4", 4.0, pad_to=video_mb * MB),
-                "video/mp4",
-            )
-        )
-    for i in range(3):
-        media.append(
-            (
-                "audio",
-                f"aud{i}.wav",
-                make_audio(directory / f"aud{i}.wav", 4.0, pad_to=audio_mb * MB),
-                "audio/wav",
-            )
-        )
-    return media
+    kinds: list[tuple[str, int, str, str, Callable[[Path], Path]]] = [
+        ("image", 9, "img{}.png", "image/png", lambda p: make_image(p, 1920, 1080, pad_to=image_mb * MB)),
+        ("video", 3, "vid{}.mp4", "video/mp4", lambda p: make_video(p, 4.0, pad_to=video_mb * MB)),
+        ("audio", 3, "aud{}.wav", "audio/wav", lambda p: make_audio(p, 4.0, pad_to=audio_mb * MB)),
+    ]
+    return [
+        (kind, name, make(directory / name), content_type)
+        for kind, count, pattern, content_type, make in kinds
+        for name in (pattern.format(i) for i in range(count))
+    ]
 
 
 def worker(argv: list[str]) -> None:
@@ -183,7 +164,4 @@ def run(*, quick: bool, repeats: int | None = None) -> BenchResult:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "worker":
-        worker(sys.argv[2:])
-    else:
-        sys.exit("usage: python -m benchmarks.bench_preflight worker ... (or python -m benchmarks preflight)")
+    worker_main("bench_preflight", worker)

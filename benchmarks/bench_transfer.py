@@ -29,6 +29,7 @@ from benchmarks.common import (
     reset_peak_rss,
     run_json,
     status_kb,
+    worker_main,
 )
 
 MB = 1000 * 1000
@@ -210,7 +211,4 @@ def run(*, quick: bool, size_mb: int | None = None, repeats: int | None = None) 
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "worker":
-        worker(sys.argv[2:])
-    else:
-        sys.exit("usage: python -m benchmarks.bench_transfer worker ... (or python -m benchmarks transfer)")
+    worker_main("bench_transfer", worker)

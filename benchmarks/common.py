@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -305,3 +306,13 @@ def markdown_table(payload: dict[str, Any]) -> str:
             lines += ["", f"**{bench['name']}** notes:", ""]
             lines += [f"- {note}" for note in bench["notes"]]
     return "\n".join(lines) + "\n"
+
+
+def worker_main(module: str, worker: Callable[[list[str]], None]) -> None:
+    """``python -m benchmarks.<module> worker ...``: what a benchmark runs in its child process
+    (the driver is ``python -m benchmarks``)."""
+    if len(sys.argv) > 1 and sys.argv[1] == "worker":
+        worker(sys.argv[2:])
+    else:
+        name = module.removeprefix("bench_")
+        sys.exit(f"usage: python -m benchmarks.{module} worker ... (or python -m benchmarks {name})")

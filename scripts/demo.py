@@ -13,8 +13,6 @@ leaves this machine.
 from __future__ import annotations
 
 import argparse
-import shutil
-import signal
 import sys
 import time
 from pathlib import Path
@@ -23,29 +21,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from scripts.stack import Stack, StackError  # noqa: E402
+from scripts.demo_run import clear, download, hold, run_demo, say  # noqa: E402
+from scripts.stack import Stack  # noqa: E402
 
 DAG_ID = "seedance_marketing_daily"
-
-
-def say(message: str) -> None:
-    print(f"[demo] {message}", flush=True)
-
-
-def download(stack: Stack, uri: str, dest: Path) -> int:
-    """Copy ``gs://bucket/object`` from the GCS emulator to ``dest``; return the byte count."""
-    import os
-
-    from google.auth.credentials import AnonymousCredentials
-    from google.cloud import storage
-
-    assert stack.gcs_url is not None
-    os.environ["STORAGE_EMULATOR_HOST"] = stack.gcs_url
-    bucket, _, name = uri.removeprefix("gs://").partition("/")
-    client = storage.Client(project="seedance-local", credentials=AnonymousCredentials())
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    client.bucket(bucket).blob(name).download_to_filename(str(dest))
-    return dest.stat().st_size
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,12 +39,10 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.monotonic()
     home: Path = args.home.resolve()
-    for stale in ("airflow", "logs", "output"):
-        shutil.rmtree(home / stale, ignore_errors=True)
-    # SIGTERM (e.g. from a CI runner) stops the stack like Ctrl-C does.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    clear(home, "airflow", "logs", "output")
     stack = Stack(home, api_port=args.port, queue_seconds=2, run_seconds=6, poll_interval=1)
-    try:
+
+    def steps() -> int:
         say("starting the Seedance emulator, the GCS emulator and Airflow (logs in .demo/logs/) ...")
         stack.start()
         say(
@@ -93,30 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         say(f"copied {uris[0]} to {local} ({size} bytes)")
         if args.keep_running:
             say(f"Airflow UI: {stack.api_url}  user: {stack.username}  password: {stack.password}")
-            say("Press Ctrl-C to stop everything.")
-            while True:
-                time.sleep(3600)
+            hold()
         return 0
-    except KeyboardInterrupt:
-        say("interrupted")
-        return 130
-    except StackError as exc:
-        say(f"failed: {exc}")
-        return 1
-    finally:
-        say("stopping everything ...")
-        stopped = _stop(stack)
-        say(f"{stopped} Total {time.monotonic() - t0:.0f} s.")
 
-
-def _stop(stack: Stack) -> str:
-    try:
-        stack.stop()
-    except StackError as exc:
-        return f"stop failed: {exc}."
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    return "Stopped; nothing left running."
+    return run_demo(stack, steps, t0)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,6 @@ step, writes the contact sheet(s) to ``.demo/output/`` and prints where to look.
 from __future__ import annotations
 
 import argparse
-import shutil
-import signal
 import sys
 import time
 from pathlib import Path
@@ -30,7 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from scripts.demo import _stop, download, say  # noqa: E402
+from scripts.demo_run import clear, download, hold, run_demo, say  # noqa: E402
 from scripts.stack import Stack, StackError  # noqa: E402
 
 DAG_ID = "seedance_seed_grid_backfill"
@@ -71,14 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     home: Path = args.home.resolve()
     output: Path = args.output.resolve()
-    for stale in ("airflow", "logs"):
-        shutil.rmtree(home / stale, ignore_errors=True)
+    clear(home, "airflow", "logs")
     output.mkdir(parents=True, exist_ok=True)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     stack = Stack(
         home, api_port=args.port, queue_seconds=1, run_seconds=2, poll_interval=1, render_videos=True
     )
-    try:
+
+    def steps() -> int:
         say(f"starting the emulators and Airflow (logs in {home / 'logs'}) ...")
         stack.start()
         say(f"Airflow is up after {time.monotonic() - t0:.0f} s; triggering {DAG_ID} (4 takes)")
@@ -89,14 +86,14 @@ def main(argv: list[str] | None = None) -> int:
             local = output / uri.rsplit("/", 1)[-1]
             download(stack, uri, local)
             say(f"contact sheet: {local}  ({uri})")
-        run = quote(run_id, safe="")
+        run_path = quote(run_id, safe="")
         say(f"review page:       {sheet['review_url']}")
-        say(f"'Takes' tab:       {stack.api_url}/dags/{DAG_ID}/runs/{run}/plugin/seedance-takes")
-        say(f"choose a take:     {stack.api_url}/dags/{DAG_ID}/runs/{run}/tasks/review/required_actions")
+        say(f"'Takes' tab:       {stack.api_url}/dags/{DAG_ID}/runs/{run_path}/plugin/seedance-takes")
+        say(f"choose a take:     {stack.api_url}/dags/{DAG_ID}/runs/{run_path}/tasks/review/required_actions")
         say(f"log in as {stack.username} / {stack.password}; options: {', '.join(sheet['options'])}")
         if not args.keep_running:
             choice = sheet["options"][args.choose - 1]
-            path = f"/api/v2/dags/{DAG_ID}/dagRuns/{run}/taskInstances/review/-1/hitlDetails"
+            path = f"/api/v2/dags/{DAG_ID}/dagRuns/{run_path}/taskInstances/review/-1/hitlDetails"
             stack.api("PATCH", path, json={"chosen_options": [choice], "params_input": {}})
             say(f"answered the review step over REST: {choice}")
         else:
@@ -117,19 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         say(f"published {published['choice']} (chosen by {published['reviewer']}) as {published['uri']}")
         say(f"copied it to {local}")
         if args.keep_running:
-            say("Press Ctrl-C to stop everything.")
-            while True:
-                time.sleep(3600)
+            hold()
         return 0
-    except KeyboardInterrupt:
-        say("interrupted")
-        return 130
-    except StackError as exc:
-        say(f"failed: {exc}")
-        return 1
-    finally:
-        say("stopping everything ...")
-        say(f"{_stop(stack)} Total {time.monotonic() - t0:.0f} s.")
+
+    return run_demo(stack, steps, t0)
 
 
 if __name__ == "__main__":

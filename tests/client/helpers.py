@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import pytest
+import respx
+
+from airflow_provider_seedance import __version__
 from airflow_provider_seedance.client.models import JobRef, JobStatus, ReferenceToVideoRequest
 from airflow_provider_seedance.client.retry import RetryPolicy
 from airflow_provider_seedance.client.transport import AsyncSeedanceClient, SeedanceClient
@@ -19,6 +25,53 @@ REQUESTS_URL = f"{FAL}/bytedance/seedance-2.0/requests/{REQUEST_ID}"
 STATUS_URL = f"{REQUESTS_URL}/status"
 CANCEL_URL = f"{REQUESTS_URL}/cancel"
 VIDEO_URL = "https://v3.fal.media/files/output.mp4"
+USER_AGENT = f"airflow-provider-seedance/{__version__}"
+
+
+def router_fixture(name: str) -> Any:
+    """A fixture ``name``: a respx router for a platform's hosts that lets a test leave routes uncalled."""
+
+    @pytest.fixture(name=name)
+    def router() -> Iterator[respx.MockRouter]:
+        with respx.mock(assert_all_called=False) as mock:
+            yield mock
+
+    return router
+
+
+def client_fixture(platform: str) -> Any:
+    """A module's ``client`` fixture: a client for ``platform`` (sync or async, see conftest)."""
+
+    @pytest.fixture(name="client")
+    def client(make_client: Callable[..., ClientFacade]) -> ClientFacade:
+        return make_client(platform=platform)
+
+    return client
+
+
+def fixtures_for(platform: str, router: str) -> tuple[Any, Any]:
+    """A wire-test module's two fixtures: the respx router ``router`` and ``client`` for ``platform``."""
+    return router_fixture(router), client_fixture(platform)
+
+
+def assert_sent_by_us(calls: Iterable[respx.models.Call], scheme: str = "Bearer") -> None:
+    """Every call carried the API key (``<scheme> <key>``) and the provider's user agent."""
+    for call in calls:
+        assert call.request.headers["authorization"] == f"{scheme} {API_KEY}"
+        assert call.request.headers["user-agent"] == USER_AGENT
+
+
+def sent_json(route: respx.Route, url: str | None = None) -> Any:
+    """The JSON body of the route's last request, checking where it went when ``url`` is given."""
+    sent = route.calls.last.request
+    if url is not None:
+        assert str(sent.url) == url
+    return json.loads(sent.content)
+
+
+def mp4(url: str, file_name: str, file_size: int | None = None) -> dict[str, Any]:
+    """A result's video as ``VideoFile.model_dump()`` gives it."""
+    return {"url": url, "content_type": "video/mp4", "file_name": file_name, "file_size": file_size}
 
 
 def submit_body(request_id: str = REQUEST_ID, base: str = REQUESTS_URL) -> dict[str, Any]:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import respx
 
-from airflow_provider_seedance import __version__
 from airflow_provider_seedance.client.errors import (
     SeedanceAmbiguousSubmitError,
     SeedanceAPIError,
@@ -23,7 +21,7 @@ from airflow_provider_seedance.client.errors import (
 )
 from airflow_provider_seedance.client.models import CancelOutcome, JobRef, JobState
 from airflow_provider_seedance.client.platforms import get_dialect
-from tests.client.helpers import API_KEY, ClientFacade, simple_request
+from tests.client.helpers import ClientFacade, assert_sent_by_us, fixtures_for, mp4, sent_json, simple_request
 
 HUB = "https://api.aihubmax.com"
 SUBMIT = f"{HUB}/v1/videos/generations"
@@ -33,15 +31,7 @@ VIDEO = "https://files.aihubmax.com/videos/task-unified-1757165031-uyujaw3d.mp4?
 REF = JobRef(platform="aihubmax", request_id=TASK_ID)
 
 
-@pytest.fixture
-def hub() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-def client(make_client: Callable[..., ClientFacade]) -> ClientFacade:
-    return make_client(platform="aihubmax")
+hub, client = fixtures_for("aihubmax", router="hub")
 
 
 def task(status: str, **fields: Any) -> dict[str, Any]:
@@ -89,9 +79,7 @@ def test_submit_posts_a_flat_body(hub: respx.MockRouter, client: ClientFacade, t
     )
     job = client.submit(request)
     assert job == JobRef(platform="aihubmax", request_id=TASK_ID, tier=tier)  # type: ignore[arg-type]
-    sent = route.calls.last.request
-    assert str(sent.url) == SUBMIT
-    assert json.loads(sent.content) == {
+    assert sent_json(route, SUBMIT) == {
         "model": model,
         "prompt": "@Image1 dances to @Audio1 like @Video1",
         "image_urls": ["https://x.test/a.jpg"],
@@ -108,7 +96,7 @@ def test_submit_posts_a_flat_body(hub: respx.MockRouter, client: ClientFacade, t
 def test_auto_becomes_adaptive_and_minus_one(hub: respx.MockRouter, client: ClientFacade) -> None:
     route = hub.post(SUBMIT).respond(200, json=task("pending"))
     client.submit(simple_request(seed=-1, end_user_id="user-7"))
-    body = json.loads(route.calls.last.request.content)
+    body = sent_json(route)
     assert (body["aspect_ratio"], body["duration"], body["seed"]) == ("adaptive", -1, -1)
     assert "end_user_id" not in body
     assert "video_urls" not in body
@@ -117,7 +105,7 @@ def test_auto_becomes_adaptive_and_minus_one(hub: respx.MockRouter, client: Clie
 def test_no_seed_sends_no_seed(hub: respx.MockRouter, client: ClientFacade) -> None:
     route = hub.post(SUBMIT).respond(200, json=task("pending"))
     client.submit(simple_request())
-    assert "seed" not in json.loads(route.calls.last.request.content)
+    assert "seed" not in sent_json(route)
 
 
 def test_every_request_carries_a_bearer_key_and_the_user_agent(
@@ -129,9 +117,7 @@ def test_every_request_carries_a_bearer_key_and_the_user_agent(
     client.status(job)
     client.result(job)
     assert [c.request.method for c in hub.calls] == ["POST", "GET", "GET"]
-    for call in hub.calls:
-        assert call.request.headers["authorization"] == f"Bearer {API_KEY}"
-        assert call.request.headers["user-agent"] == f"airflow-provider-seedance/{__version__}"
+    assert_sent_by_us(hub.calls)
 
 
 def test_submit_to_a_custom_base_url(hub: respx.MockRouter, make_client: Callable[..., ClientFacade]) -> None:
@@ -290,12 +276,7 @@ def test_result_takes_the_first_result_as_a_string_or_an_object(
     hub.get(TASK_URL).respond(200, json=task("completed", progress=100, results=results))
     result = client.result(REF)
     assert (result.request_id, result.seed) == (TASK_ID, None)
-    assert result.video.model_dump() == {
-        "url": VIDEO,
-        "content_type": "video/mp4",
-        "file_name": f"{TASK_ID}.mp4",
-        "file_size": None,
-    }
+    assert result.video.model_dump() == mp4(VIDEO, f"{TASK_ID}.mp4")
 
 
 def test_result_while_results_are_missing_says_it_is_not_ready(

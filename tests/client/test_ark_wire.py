@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import respx
 
-from airflow_provider_seedance import __version__
 from airflow_provider_seedance.client.errors import (
     SeedanceAmbiguousSubmitError,
     SeedanceAuthError,
@@ -25,7 +24,7 @@ from airflow_provider_seedance.client.models import CancelOutcome, JobRef, JobSt
 from airflow_provider_seedance.client.platforms import get_dialect
 from airflow_provider_seedance.client.platforms.ark import BytePlusArkDialect, VolcengineArkDialect
 from airflow_provider_seedance.client.platforms.http import HttpResponse, Operation
-from tests.client.helpers import API_KEY, ClientFacade, simple_request
+from tests.client.helpers import ClientFacade, assert_sent_by_us, fixtures_for, mp4, sent_json, simple_request
 
 BYTEPLUS = "https://ark.ap-southeast.bytepluses.com"
 VOLCENGINE = "https://ark.cn-beijing.volces.com"
@@ -42,15 +41,7 @@ REGIONS = {
 }
 
 
-@pytest.fixture
-def ark() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-def client(make_client: Callable[..., ClientFacade]) -> ClientFacade:
-    return make_client(platform="byteplus")
+ark, client = fixtures_for("byteplus", router="ark")
 
 
 def task(status: str, **fields: Any) -> dict[str, Any]:
@@ -106,9 +97,7 @@ def test_submit_posts_a_content_list_to_the_region_with_its_model_ids(
     )
     job = make_client(platform=platform).submit(request)
     assert job == JobRef(platform=platform, request_id=TASK_ID, tier=tier)  # type: ignore[arg-type]
-    sent = route.calls.last.request
-    assert str(sent.url) == f"{base}{TASKS}"
-    assert json.loads(sent.content) == {
+    assert sent_json(route, f"{base}{TASKS}") == {
         "model": standard if tier == "standard" else fast,
         "content": [
             # users write @Image1; Ark's documentation writes "Image 1" (prompt_refs.py)
@@ -133,7 +122,7 @@ def test_auto_becomes_adaptive_and_minus_one_and_no_seed_sends_none(
 ) -> None:
     route = ark.post(f"{BYTEPLUS}{TASKS}").respond(200, json={"id": TASK_ID})
     client.submit(simple_request())
-    body = json.loads(route.calls.last.request.content)
+    body = sent_json(route)
     assert (body["ratio"], body["duration"], body["resolution"]) == ("adaptive", -1, "720p")
     assert "seed" not in body
     assert "safety_identifier" not in body
@@ -151,9 +140,7 @@ def test_every_request_carries_a_bearer_key_and_the_user_agent(
     client.result(job)
     assert client.cancel(job) is CancelOutcome.ALREADY_FINISHED  # read first, never DELETE a finished task
     assert [c.request.method for c in ark.calls] == ["POST", "GET", "GET", "GET"]
-    for call in ark.calls:
-        assert call.request.headers["authorization"] == f"Bearer {API_KEY}"
-        assert call.request.headers["user-agent"] == f"airflow-provider-seedance/{__version__}"
+    assert_sent_by_us(ark.calls)
 
 
 def test_a_custom_base_url_keeps_the_region_model_ids(
@@ -161,7 +148,7 @@ def test_a_custom_base_url_keeps_the_region_model_ids(
 ) -> None:
     route = ark.post(f"http://127.0.0.1:8787{TASKS}").respond(200, json={"id": TASK_ID})
     make_client(platform="volcengine", base_url="http://127.0.0.1:8787").submit(simple_request())
-    assert json.loads(route.calls.last.request.content)["model"] == "doubao-seedance-2-0-260128"
+    assert sent_json(route)["model"] == "doubao-seedance-2-0-260128"
 
 
 def test_get_dialect_picks_the_region_class() -> None:
@@ -351,12 +338,7 @@ def test_result_reads_the_video_url_and_seed_from_the_same_get(
     result = client.result(REF)
     assert route.call_count == 1
     assert result.seed == 11
-    assert result.video.model_dump() == {
-        "url": VIDEO,
-        "content_type": "video/mp4",
-        "file_name": "video.mp4",
-        "file_size": None,
-    }
+    assert result.video.model_dump() == mp4(VIDEO, "video.mp4")
 
 
 def test_result_of_a_failed_task_is_job_failed(ark: respx.MockRouter, client: ClientFacade) -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
 import respx
 
-from airflow_provider_seedance import __version__
 from airflow_provider_seedance.client.errors import (
     SeedanceAmbiguousSubmitError,
     SeedanceAPIError,
@@ -32,16 +31,16 @@ from tests.client.helpers import (
     STATUS_URL,
     VIDEO_URL,
     ClientFacade,
+    assert_sent_by_us,
+    mp4,
     result_body,
+    router_fixture,
+    sent_json,
     simple_request,
     submit_body,
 )
 
-
-@pytest.fixture
-def fal() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
+fal = router_fixture("fal")
 
 
 def ref(**urls: str) -> JobRef:
@@ -78,7 +77,7 @@ def test_fast_tier_posts_to_the_fast_reference_to_video_endpoint(
     job = client.submit(simple_request(tier="fast"))
     assert route.call_count == 1
     assert job.tier == "fast"
-    assert "tier" not in json.loads(route.calls.last.request.content)
+    assert "tier" not in sent_json(route)
 
 
 def test_every_request_carries_the_key_and_the_user_agent(
@@ -93,9 +92,7 @@ def test_every_request_carries_the_key_and_the_user_agent(
     client.result(job)
     client.cancel(job)
     assert len(fal.calls) == 4
-    for call in fal.calls:
-        assert call.request.headers["authorization"] == f"Key {API_KEY}"
-        assert call.request.headers["user-agent"] == f"airflow-provider-seedance/{__version__}"
+    assert_sent_by_us(fal.calls, scheme="Key")
 
 
 def test_seed_minus_one_is_left_out_so_fal_picks_a_random_seed(
@@ -103,7 +100,7 @@ def test_seed_minus_one_is_left_out_so_fal_picks_a_random_seed(
 ) -> None:
     route = fal.post(STANDARD_URL).respond(200, json=submit_body())
     client.submit(simple_request(seed=-1))
-    assert "seed" not in json.loads(route.calls.last.request.content)
+    assert "seed" not in sent_json(route)
 
 
 def test_submit_returns_a_ref_holding_the_returned_urls(fal: respx.MockRouter, client: ClientFacade) -> None:
@@ -324,12 +321,7 @@ def test_result_maps_the_video_file_and_seed(fal: respx.MockRouter, client: Clie
     fal.get(REQUESTS_URL).respond(200, json=result_body(seed=1234))
     result = client.result(RETURNED)
     assert (result.request_id, result.seed) == (REQUEST_ID, 1234)
-    assert result.video.model_dump() == {
-        "url": VIDEO_URL,
-        "content_type": "video/mp4",
-        "file_name": "output.mp4",
-        "file_size": 4823041,
-    }
+    assert result.video.model_dump() == mp4(VIDEO_URL, "output.mp4", 4823041)
 
 
 def test_result_with_only_a_video_url_defaults_the_content_type(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -44,39 +45,61 @@ def crc(data: bytes) -> str:
     return base64.b64encode(google_crc32c.Checksum(data).digest()).decode()
 
 
+@dataclasses.dataclass
+class Rig:
+    """What an archive test runs on: the media server, a GCS client and bucket on the strict
+    emulator, an HTTP client, and archivers of ``META`` in ``CHUNK`` pieces over them."""
+
+    media: MediaServer
+    gcs: storage.Client
+    bucket: str
+    http: httpx.Client
+    emulator: GCSEmulator
+
+    def archiver(self, name: str = "clips/a.mp4", **kwargs: object) -> GCSVideoArchiver:
+        kwargs.setdefault("metadata", META)
+        kwargs.setdefault("chunk_size", CHUNK)
+        return GCSVideoArchiver(self.gcs, self.bucket, name, **kwargs)  # type: ignore[arg-type]
+
+    def archive(
+        self,
+        source: MediaSource,
+        *,
+        max_attempts: int = 3,
+        arch: GCSVideoArchiver | None = None,
+        **archiver: object,
+    ) -> ArchiveResult:
+        """Archive ``source`` with ``arch`` (default: a new archiver of ``archiver`` options)."""
+        source.policy = MediaURLPolicy(allow_local=True)  # the media server is on 127.0.0.1
+        arch = arch or self.archiver(**archiver)  # type: ignore[arg-type]
+        return arch.archive(self.http, source, retry=dataclasses.replace(NO_WAIT, max_attempts=max_attempts))
+
+    def blob(self, name: str = "clips/a.mp4") -> storage.Blob:
+        return self.gcs.bucket(self.bucket).blob(name)
+
+    def stored(self, name: str = "clips/a.mp4") -> storage.Blob | None:
+        """The object as GCS has it now, or None."""
+        return self.gcs.bucket(self.bucket).get_blob(name)
+
+
 @pytest.fixture
-def http() -> httpx.Client:
-    with httpx.Client(timeout=10) as client:
-        yield client
+def rig(
+    media_server: MediaServer, gcs_client: storage.Client, gcs_bucket: str, gcs_emulator: GCSEmulator
+) -> Iterator[Rig]:
+    with httpx.Client(timeout=10) as http:
+        yield Rig(media_server, gcs_client, gcs_bucket, http, gcs_emulator)
 
 
-def archiver(
-    gcs_client: storage.Client, bucket: str, name: str = "clips/a.mp4", **kwargs: object
-) -> GCSVideoArchiver:
-    kwargs.setdefault("metadata", META)
-    kwargs.setdefault("chunk_size", CHUNK)
-    return GCSVideoArchiver(gcs_client, bucket, name, **kwargs)  # type: ignore[arg-type]
+def test_video_is_streamed_into_gcs_with_metadata_and_verified(rig: Rig) -> None:
+    url = rig.media.add("v1", size=3 * CHUNK + 12345)
+    result = rig.archive(MediaSource(url, 3 * CHUNK + 12345))
 
-
-def archive(
-    arch: GCSVideoArchiver, http: httpx.Client, source: MediaSource, max_attempts: int = 3
-) -> ArchiveResult:
-    source.policy = MediaURLPolicy(allow_local=True)  # the media server is on 127.0.0.1
-    return arch.archive(http, source, retry=dataclasses.replace(NO_WAIT, max_attempts=max_attempts))
-
-
-def test_video_is_streamed_into_gcs_with_metadata_and_verified(
-    media_server: MediaServer, gcs_client: storage.Client, gcs_bucket: str, http: httpx.Client
-) -> None:
-    url = media_server.add("v1", size=3 * CHUNK + 12345)
-    result = archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, 3 * CHUNK + 12345))
-
-    assert result.uri == f"gs://{gcs_bucket}/clips/a.mp4"
+    assert result.uri == f"gs://{rig.bucket}/clips/a.mp4"
     assert result.uploaded
-    blob = gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4")
-    assert blob.download_as_bytes() == media_server.content("v1")
+    blob = rig.stored()
+    assert blob.download_as_bytes() == rig.media.content("v1")
     assert blob.content_type == "video/mp4"
-    assert blob.crc32c == crc(media_server.content("v1")) == result.crc32c
+    assert blob.crc32c == crc(rig.media.content("v1")) == result.crc32c
     assert blob.metadata["seedance-request-id"] == "req-1"
     assert blob.metadata[VERIFIED_CRC32C_KEY] == blob.crc32c
 
@@ -91,208 +114,163 @@ def test_video_is_streamed_into_gcs_with_metadata_and_verified(
     ids=["truncated", "chunked_shorter_than_file_size"],
 )
 def test_short_download_leaves_no_object(
-    media_server: MediaServer,
-    gcs_client: storage.Client,
-    gcs_bucket: str,
-    http: httpx.Client,
-    gcs_emulator: GCSEmulator,
+    rig: Rig,
     fault: str,
     message: str,
 ) -> None:
-    url = media_server.add("v1", size=4 * CHUNK)
-    media_server.add_fault(fault, times=2)
-    before = gcs_emulator.stats()
+    url = rig.media.add("v1", size=4 * CHUNK)
+    rig.media.add_fault(fault, times=2)
+    before = rig.emulator.stats()
 
     with pytest.raises(SeedanceIncompleteDownloadError, match=message):
-        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, 4 * CHUNK), max_attempts=2)
+        rig.archive(MediaSource(url, 4 * CHUNK), max_attempts=2)
 
-    assert media_server.gets("v1") == [200, 200]
-    assert gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4") is None
-    after = gcs_emulator.stats()
+    assert rig.media.gets("v1") == [200, 200]
+    assert rig.stored() is None
+    after = rig.emulator.stats()
     assert after["resumable_sessions"] > before["resumable_sessions"]  # the upload had started...
     assert after["objects_written"] == before["objects_written"]  # ...and was never finalized
 
 
-def test_truncated_download_is_retried_from_the_first_byte(
-    media_server: MediaServer, gcs_client: storage.Client, gcs_bucket: str, http: httpx.Client
-) -> None:
-    url = media_server.add("v1", size=4 * CHUNK + 7)
-    media_server.add_fault("truncate")
+def test_truncated_download_is_retried_from_the_first_byte(rig: Rig) -> None:
+    url = rig.media.add("v1", size=4 * CHUNK + 7)
+    rig.media.add_fault("truncate")
 
-    archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, 4 * CHUNK + 7))
+    rig.archive(MediaSource(url, 4 * CHUNK + 7))
 
-    assert media_server.gets("v1") == [200, 200]
-    assert gcs_client.bucket(gcs_bucket).blob("clips/a.mp4").download_as_bytes() == media_server.content("v1")
+    assert rig.media.gets("v1") == [200, 200]
+    assert rig.blob().download_as_bytes() == rig.media.content("v1")
 
 
-def test_size_disagreeing_with_platform_file_size_fails_before_upload(
-    media_server: MediaServer,
-    gcs_client: storage.Client,
-    gcs_bucket: str,
-    http: httpx.Client,
-    gcs_emulator: GCSEmulator,
-) -> None:
-    url = media_server.add("v1", size=2 * CHUNK)
-    before = gcs_emulator.stats()
+def test_size_disagreeing_with_platform_file_size_fails_before_upload(rig: Rig) -> None:
+    url = rig.media.add("v1", size=2 * CHUNK)
+    before = rig.emulator.stats()
     with pytest.raises(SeedanceIncompleteDownloadError, match="file_size 999"):
-        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, 999), max_attempts=1)
-    assert gcs_emulator.stats()["resumable_sessions"] == before["resumable_sessions"]
-    assert gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4") is None
+        rig.archive(MediaSource(url, 999), max_attempts=1)
+    assert rig.emulator.stats()["resumable_sessions"] == before["resumable_sessions"]
+    assert rig.stored() is None
 
 
-def test_server_errors_are_retried_a_bounded_number_of_times(
-    media_server: MediaServer, gcs_client: storage.Client, gcs_bucket: str, http: httpx.Client
-) -> None:
-    url = media_server.add("v1", size=CHUNK)
-    media_server.add_fault("status", code=503, times=2)
-    archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK), max_attempts=3)
-    assert media_server.gets("v1") == [503, 503, 200]
+def test_server_errors_are_retried_a_bounded_number_of_times(rig: Rig) -> None:
+    url = rig.media.add("v1", size=CHUNK)
+    rig.media.add_fault("status", code=503, times=2)
+    rig.archive(MediaSource(url, CHUNK), max_attempts=3)
+    assert rig.media.gets("v1") == [503, 503, 200]
 
-    media_server.add_fault("status", code=502, times=5)
+    rig.media.add_fault("status", code=502, times=5)
     with pytest.raises(SeedanceDownloadError, match="HTTP 502") as info:
-        archive(
-            archiver(gcs_client, gcs_bucket, "clips/b.mp4"), http, MediaSource(url, CHUNK), max_attempts=3
-        )
+        rig.archive(MediaSource(url, CHUNK), max_attempts=3, name="clips/b.mp4")
     assert info.value.retryable
-    assert media_server.gets("v1")[3:] == [502, 502, 502]
-    assert gcs_client.bucket(gcs_bucket).get_blob("clips/b.mp4") is None
+    assert rig.media.gets("v1")[3:] == [502, 502, 502]
+    assert rig.stored("clips/b.mp4") is None
 
 
-def test_checksum_mismatch_deletes_the_object_and_a_rerun_succeeds(
-    media_server: MediaServer,
-    gcs_client: storage.Client,
-    gcs_bucket: str,
-    http: httpx.Client,
-    gcs_emulator: GCSEmulator,
-) -> None:
-    url = media_server.add("v1", size=2 * CHUNK + 1)
-    gcs_emulator.add_fault("corrupt_upload")
+def test_checksum_mismatch_deletes_the_object_and_a_rerun_succeeds(rig: Rig) -> None:
+    url = rig.media.add("v1", size=2 * CHUNK + 1)
+    rig.emulator.add_fault("corrupt_upload")
 
     with pytest.raises(ChecksumMismatchError, match="corrupt object was deleted"):
-        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, 2 * CHUNK + 1))
-    assert gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4") is None
+        rig.archive(MediaSource(url, 2 * CHUNK + 1))
+    assert rig.stored() is None
 
-    archive(archiver(gcs_client, gcs_bucket), http, MediaSource(media_server.fresh_url("v1"), 2 * CHUNK + 1))
-    assert gcs_client.bucket(gcs_bucket).blob("clips/a.mp4").download_as_bytes() == media_server.content("v1")
+    rig.archive(MediaSource(rig.media.fresh_url("v1"), 2 * CHUNK + 1))
+    assert rig.blob().download_as_bytes() == rig.media.content("v1")
 
 
-def test_retry_after_success_neither_downloads_nor_uploads(
-    media_server: MediaServer,
-    gcs_client: storage.Client,
-    gcs_bucket: str,
-    http: httpx.Client,
-    gcs_emulator: GCSEmulator,
-) -> None:
-    url = media_server.add("v1", size=CHUNK + 3)
-    first = archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK + 3))
-    stats = gcs_emulator.stats()
-    media_server.expire("v1")  # even with a dead link the retry succeeds
+def test_retry_after_success_neither_downloads_nor_uploads(rig: Rig) -> None:
+    url = rig.media.add("v1", size=CHUNK + 3)
+    first = rig.archive(MediaSource(url, CHUNK + 3))
+    stats = rig.emulator.stats()
+    rig.media.expire("v1")  # even with a dead link the retry succeeds
 
-    second = archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK + 3))
+    second = rig.archive(MediaSource(url, CHUNK + 3))
 
     assert second.uri == first.uri
     assert not second.uploaded
     assert second.generation == first.generation
-    assert gcs_emulator.stats()["resumable_sessions"] == stats["resumable_sessions"]
-    assert media_server.gets("v1") == [200]
+    assert rig.emulator.stats()["resumable_sessions"] == stats["resumable_sessions"]
+    assert rig.media.gets("v1") == [200]
 
 
-def test_existing_identical_bytes_without_record_are_accepted_after_comparing_checksums(
-    media_server: MediaServer,
-    gcs_client: storage.Client,
-    gcs_bucket: str,
-    http: httpx.Client,
-    gcs_emulator: GCSEmulator,
-) -> None:
-    url = media_server.add("v1", size=CHUNK)
-    blob = gcs_client.bucket(gcs_bucket).blob("clips/a.mp4")
-    blob.upload_from_string(media_server.content("v1"), if_generation_match=0)
-    generation = gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4").generation
-    stats = gcs_emulator.stats()
+def test_existing_identical_bytes_without_record_are_accepted_after_comparing_checksums(rig: Rig) -> None:
+    url = rig.media.add("v1", size=CHUNK)
+    blob = rig.blob()
+    blob.upload_from_string(rig.media.content("v1"), if_generation_match=0)
+    generation = rig.stored().generation
+    stats = rig.emulator.stats()
 
-    result = archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK))
+    result = rig.archive(MediaSource(url, CHUNK))
 
     assert not result.uploaded
     assert result.generation == generation
-    assert gcs_emulator.stats()["objects_written"] == stats["objects_written"]
+    assert rig.emulator.stats()["objects_written"] == stats["objects_written"]
 
 
 @pytest.mark.parametrize("other", [b"somebody else's video", b"x" * CHUNK], ids=["other-size", "same-size"])
-def test_existing_different_object_is_an_error_and_left_untouched(
-    media_server: MediaServer, gcs_client: storage.Client, gcs_bucket: str, http: httpx.Client, other: bytes
-) -> None:
-    url = media_server.add("v1", size=CHUNK)
-    gcs_client.bucket(gcs_bucket).blob("clips/a.mp4").upload_from_string(other, if_generation_match=0)
-    before = gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4")
+def test_existing_different_object_is_an_error_and_left_untouched(rig: Rig, other: bytes) -> None:
+    url = rig.media.add("v1", size=CHUNK)
+    rig.blob().upload_from_string(other, if_generation_match=0)
+    before = rig.stored()
 
     with pytest.raises(ObjectExistsError, match=r"already exists with different content.*replace=True"):
-        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK))
+        rig.archive(MediaSource(url, CHUNK))
 
-    after = gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4")
+    after = rig.stored()
     assert after.generation == before.generation
     assert after.download_as_bytes() == other
 
 
-def test_replace_true_overwrites_a_different_object(
-    media_server: MediaServer, gcs_client: storage.Client, gcs_bucket: str, http: httpx.Client
-) -> None:
-    url = media_server.add("v1", size=CHUNK)
-    gcs_client.bucket(gcs_bucket).blob("clips/a.mp4").upload_from_string(b"old take", if_generation_match=0)
+def test_replace_true_overwrites_a_different_object(rig: Rig) -> None:
+    url = rig.media.add("v1", size=CHUNK)
+    rig.blob().upload_from_string(b"old take", if_generation_match=0)
 
-    result = archive(archiver(gcs_client, gcs_bucket, replace=True), http, MediaSource(url, CHUNK))
+    result = rig.archive(MediaSource(url, CHUNK), replace=True)
 
     assert result.uploaded
-    blob = gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4")
-    assert blob.download_as_bytes() == media_server.content("v1")
+    blob = rig.stored()
+    assert blob.download_as_bytes() == rig.media.content("v1")
     assert blob.metadata["seedance-request-id"] == "req-1"
 
 
 @pytest.mark.parametrize("dead", [403, 410], ids=["expired_403", "gone_410"])
-def test_expired_link_is_refreshed_once(
-    media_server: MediaServer, gcs_client: storage.Client, gcs_bucket: str, http: httpx.Client, dead: int
-) -> None:
-    url = media_server.add("v1", size=CHUNK)
+def test_expired_link_is_refreshed_once(rig: Rig, dead: int) -> None:
+    url = rig.media.add("v1", size=CHUNK)
     if dead == 403:
-        media_server.expire("v1")  # the signature has expired
+        rig.media.expire("v1")  # the signature has expired
     else:
-        media_server.add_fault("status", code=410)
+        rig.media.add_fault("status", code=410)
     calls: list[str] = []
 
     def refresh() -> tuple[str, int | None]:
         calls.append("refresh")
-        return media_server.fresh_url("v1"), CHUNK
+        return rig.media.fresh_url("v1"), CHUNK
 
-    archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK, refresh=refresh))
+    rig.archive(MediaSource(url, CHUNK, refresh=refresh))
 
     assert calls == ["refresh"]
-    assert media_server.gets("v1") == [dead, 200]
-    assert gcs_client.bucket(gcs_bucket).blob("clips/a.mp4").download_as_bytes() == media_server.content("v1")
+    assert rig.media.gets("v1") == [dead, 200]
+    assert rig.blob().download_as_bytes() == rig.media.content("v1")
 
 
-def test_expired_link_without_a_way_to_refresh_fails_clearly(
-    media_server: MediaServer, gcs_client: storage.Client, gcs_bucket: str, http: httpx.Client
-) -> None:
-    url = media_server.add("v1", size=CHUNK)
-    media_server.expire("v1")
+def test_expired_link_without_a_way_to_refresh_fails_clearly(rig: Rig) -> None:
+    url = rig.media.add("v1", size=CHUNK)
+    rig.media.expire("v1")
     with pytest.raises(SeedanceDownloadError, match=r"HTTP 403.*expired") as info:
-        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK))
+        rig.archive(MediaSource(url, CHUNK))
     assert info.value.expired
     assert "token" not in str(info.value)  # signed query strings never reach messages
 
 
 @pytest.mark.parametrize(("existing", "expected_error"), [("same", None), ("other", ObjectExistsError)])
 def test_object_created_concurrently_during_upload_is_never_overwritten(
-    media_server: MediaServer,
-    gcs_client: storage.Client,
-    gcs_bucket: str,
-    http: httpx.Client,
+    rig: Rig,
     existing: str,
     expected_error: type[Exception] | None,
 ) -> None:
-    url = media_server.add("v1", size=CHUNK)
-    content = media_server.content("v1") if existing == "same" else b"a concurrent writer's bytes"
-    gcs_client.bucket(gcs_bucket).blob("clips/a.mp4").upload_from_string(content, if_generation_match=0)
-    arch = archiver(gcs_client, gcs_bucket)
+    url = rig.media.add("v1", size=CHUNK)
+    content = rig.media.content("v1") if existing == "same" else b"a concurrent writer's bytes"
+    rig.blob().upload_from_string(content, if_generation_match=0)
+    arch = rig.archiver()
     real_get_blob = arch.bucket.get_blob
     calls = {"n": 0}
 
@@ -303,11 +281,11 @@ def test_object_created_concurrently_during_upload_is_never_overwritten(
     arch.bucket.get_blob = get_blob_missing_first  # type: ignore[method-assign]
 
     if expected_error is None:
-        assert not archive(arch, http, MediaSource(url, CHUNK)).uploaded
+        assert not rig.archive(MediaSource(url, CHUNK), arch=arch).uploaded
     else:
         with pytest.raises(expected_error):
-            archive(arch, http, MediaSource(url, CHUNK))
-    assert gcs_client.bucket(gcs_bucket).blob("clips/a.mp4").download_as_bytes() == content
+            rig.archive(MediaSource(url, CHUNK), arch=arch)
+    assert rig.blob().download_as_bytes() == content
 
 
 def test_metadata_stays_within_the_8_kib_gcs_limit() -> None:
@@ -407,11 +385,7 @@ def test_signed_url_is_v4_short_lived_and_signed_with_the_service_account_key(
 
 
 def test_post_upload_crc32c_check_catches_corruption_on_its_own(
-    media_server: MediaServer,
-    gcs_client: storage.Client,
-    gcs_bucket: str,
-    http: httpx.Client,
-    gcs_emulator: GCSEmulator,
+    rig: Rig,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The upload library's own checksum is switched off: only the archiver's check is left."""
@@ -422,14 +396,14 @@ def test_post_upload_crc32c_check_catches_corruption_on_its_own(
         return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(storage.Blob, "open", open_without_library_checksum)
-    url = media_server.add("v1", size=CHUNK + 5)
-    gcs_emulator.add_fault("corrupt_upload")
+    url = rig.media.add("v1", size=CHUNK + 5)
+    rig.emulator.add_fault("corrupt_upload")
 
     with pytest.raises(ChecksumMismatchError, match=r"GCS reports crc32c .* corrupt object was deleted"):
-        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK + 5))
+        rig.archive(MediaSource(url, CHUNK + 5))
 
-    assert gcs_emulator.stats()["corrupted_uploads"] >= 1
-    assert gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4") is None
+    assert rig.emulator.stats()["corrupted_uploads"] >= 1
+    assert rig.stored() is None
 
 
 @pytest.mark.parametrize(
@@ -441,61 +415,50 @@ def test_post_upload_crc32c_check_catches_corruption_on_its_own(
     ids=["other_request_id", "other_platform"],
 )
 def test_an_object_archived_for_another_job_is_never_taken_as_already_archived(
-    media_server: MediaServer,
-    gcs_client: storage.Client,
-    gcs_bucket: str,
-    http: httpx.Client,
+    rig: Rig,
     owner: dict[str, str],
 ) -> None:
     """Same bytes, same verified crc32c -- but another job's archive: not ours, left untouched."""
-    url = media_server.add("v1", size=CHUNK)
-    content = media_server.content("v1")
-    blob = gcs_client.bucket(gcs_bucket).blob("clips/a.mp4")
+    url = rig.media.add("v1", size=CHUNK)
+    content = rig.media.content("v1")
+    blob = rig.blob()
     blob.metadata = {**owner, VERIFIED_CRC32C_KEY: crc(content)}
     blob.upload_from_string(content, if_generation_match=0)
-    before = gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4")
+    before = rig.stored()
     assert before.crc32c == crc(content)
 
     with pytest.raises(ObjectExistsError, match=r"archived for another Seedance job"):
-        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK))
+        rig.archive(MediaSource(url, CHUNK))
 
-    after = gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4")
+    after = rig.stored()
     assert (after.generation, after.metadata) == (before.generation, before.metadata)
-    assert media_server.gets("v1") == []  # refused on its record alone, before any download
+    assert rig.media.gets("v1") == []  # refused on its record alone, before any download
 
 
-def test_a_link_answering_410_again_after_its_refresh_fails_without_a_second_refresh(
-    media_server: MediaServer, gcs_client: storage.Client, gcs_bucket: str, http: httpx.Client
-) -> None:
-    url = media_server.add("v1", size=CHUNK)
-    media_server.add_fault("status", code=410, times=3)
+def test_a_link_answering_410_again_after_its_refresh_fails_without_a_second_refresh(rig: Rig) -> None:
+    url = rig.media.add("v1", size=CHUNK)
+    rig.media.add_fault("status", code=410, times=3)
     calls: list[str] = []
 
     def refresh() -> tuple[str, int | None]:
         calls.append("refresh")
-        return media_server.fresh_url("v1"), CHUNK
+        return rig.media.fresh_url("v1"), CHUNK
 
     with pytest.raises(SeedanceDownloadError, match="HTTP 410") as info:
-        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url, CHUNK, refresh=refresh))
+        rig.archive(MediaSource(url, CHUNK, refresh=refresh))
     assert info.value.expired
     assert calls == ["refresh"]
-    assert media_server.gets("v1") == [410, 410]
-    assert gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4") is None
+    assert rig.media.gets("v1") == [410, 410]
+    assert rig.stored() is None
 
 
-def test_a_200_video_mp4_answer_whose_body_is_not_a_video_is_never_archived(
-    media_server: MediaServer,
-    gcs_client: storage.Client,
-    gcs_bucket: str,
-    http: httpx.Client,
-    gcs_emulator: GCSEmulator,
-) -> None:
+def test_a_200_video_mp4_answer_whose_body_is_not_a_video_is_never_archived(rig: Rig) -> None:
     """No file_size to check against (Oxen, AIHubMax, Ark): the bytes themselves must be a video."""
-    url = media_server.add("v1", data=b"<html>Service busy, try later</html>")
-    before = gcs_emulator.stats()
+    url = rig.media.add("v1", data=b"<html>Service busy, try later</html>")
+    before = rig.emulator.stats()
     with pytest.raises(SeedanceDownloadError, match=r"does not look like a video/mp4 video") as info:
-        archive(archiver(gcs_client, gcs_bucket), http, MediaSource(url), max_attempts=2)
+        rig.archive(MediaSource(url), max_attempts=2)
     assert info.value.retryable
-    assert media_server.gets("v1") == [200, 200]
-    assert gcs_emulator.stats()["objects_written"] == before["objects_written"]
-    assert gcs_client.bucket(gcs_bucket).get_blob("clips/a.mp4") is None
+    assert rig.media.gets("v1") == [200, 200]
+    assert rig.emulator.stats()["objects_written"] == before["objects_written"]
+    assert rig.stored() is None

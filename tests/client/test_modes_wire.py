@@ -3,8 +3,7 @@ client: the exact request each platform gets, and the refusals that happen befor
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,7 +24,7 @@ from airflow_provider_seedance.client.platforms import (
     get_dialect,
     mode_refusal,
 )
-from tests.client.helpers import FAL, ClientFacade, submit_body
+from tests.client.helpers import FAL, ClientFacade, router_fixture, sent_json, submit_body
 
 OXEN = "https://hub.oxen.ai/api/ai/queue"
 AIHUBMAX = "https://api.aihubmax.com/v1/videos/generations"
@@ -40,13 +39,22 @@ GENERATION_ID = "5b0d4c8e-2f1a-4d6b-9c3e-7a8f9e0d1c2b"
 TASK_ID = "task-unified-1757165031-uyujaw3d"
 ARK_TASK_ID = "cgt-20260405024433-sbj8r"
 PROMPT = "The bottle turns slowly on the counter, condensation catching the light"
+OXEN_QUEUED = {"generations": [{"generation_id": GENERATION_ID, "status": "queued"}]}
 COMMON: dict[str, Any] = {"duration": 5, "aspect_ratio": "9:16", "seed": 11, "generate_audio": False}
 
 
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
+#: ``COMMON`` as fal.ai and Oxen.ai send it (Oxen adds ``num_generations``).
+COMMON_SENT: dict[str, Any] = {
+    "resolution": "720p",
+    "duration": "5",
+    "aspect_ratio": "9:16",
+    "generate_audio": False,
+    "seed": 11,
+}
+OXEN_SENT = {**COMMON_SENT, "num_generations": 1}
+#: What Ark sends for ``COMMON`` whatever the duration and ratio.
+ARK_SENT: dict[str, Any] = {"resolution": "720p", "generate_audio": False, "watermark": False, "seed": 11}
+mock = router_fixture("mock")
 
 
 def t2v(tier: str, **extra: Any) -> TextToVideoRequest:
@@ -56,10 +64,6 @@ def t2v(tier: str, **extra: Any) -> TextToVideoRequest:
 def i2v(tier: str, end: bool = True, **extra: Any) -> ImageToVideoRequest:
     frames = {"image_url": FIRST, **({"end_image_url": LAST} if end else {})}
     return ImageToVideoRequest(prompt=PROMPT, tier=tier, **frames, **{**COMMON, **extra})
-
-
-def sent_json(route: respx.Route) -> Any:
-    return json.loads(route.calls.last.request.content)
 
 
 # -- fal.ai: standard and fast endpoints of each mode --------------------------------------------
@@ -80,11 +84,7 @@ def test_fal_text_to_video_posts_the_prompt_to_the_tiers_endpoint(
     assert (job.platform, job.tier) == ("fal", tier)
     assert sent_json(route) == {
         "prompt": PROMPT,
-        "resolution": "720p",
-        "duration": "5",
-        "aspect_ratio": "9:16",
-        "generate_audio": False,
-        "seed": 11,
+        **COMMON_SENT,
     }
     assert route.calls.last.request.headers["x-fal-disable-fallbacks"] == "true"
 
@@ -99,11 +99,7 @@ def test_fal_image_to_video_posts_the_first_and_last_frame(
         "prompt": PROMPT,
         "image_url": FIRST,
         "end_image_url": LAST,
-        "resolution": "720p",
-        "duration": "5",
-        "aspect_ratio": "9:16",
-        "generate_audio": False,
-        "seed": 11,
+        **COMMON_SENT,
         "end_user_id": "u-7",
     }
 
@@ -158,20 +154,13 @@ def test_fal_status_result_and_cancel_of_any_mode_use_the_app_urls(
 def test_oxen_text_to_video(
     mock: respx.MockRouter, make_client: Callable[..., ClientFacade], tier: str
 ) -> None:
-    route = mock.post(OXEN).respond(
-        200, json={"generations": [{"generation_id": GENERATION_ID, "status": "queued"}]}
-    )
+    route = mock.post(OXEN).respond(200, json=OXEN_QUEUED)
     job = make_client(platform="oxen").submit(t2v(tier))
     assert job == JobRef(platform="oxen", request_id=GENERATION_ID, tier=tier)  # type: ignore[arg-type]
     assert sent_json(route) == {
         "model": f"bytedance-seedance-2-0-{'fast-' if tier == 'fast' else ''}text-to-video",
         "prompt": PROMPT,
-        "resolution": "720p",
-        "duration": "5",
-        "aspect_ratio": "9:16",
-        "generate_audio": False,
-        "seed": 11,
-        "num_generations": 1,
+        **OXEN_SENT,
     }
 
 
@@ -179,21 +168,14 @@ def test_oxen_text_to_video(
 def test_oxen_image_to_video_sends_input_image_and_tail_image_url(
     mock: respx.MockRouter, make_client: Callable[..., ClientFacade], tier: str
 ) -> None:
-    route = mock.post(OXEN).respond(
-        200, json={"generations": [{"generation_id": GENERATION_ID, "status": "queued"}]}
-    )
+    route = mock.post(OXEN).respond(200, json=OXEN_QUEUED)
     make_client(platform="oxen").submit(i2v(tier))
     assert sent_json(route) == {
         "model": f"bytedance-seedance-2-0-{'fast-' if tier == 'fast' else ''}image-to-video",
         "prompt": PROMPT,
         "input_image": FIRST,
         "tail_image_url": LAST,
-        "resolution": "720p",
-        "duration": "5",
-        "aspect_ratio": "9:16",
-        "generate_audio": False,
-        "seed": 11,
-        "num_generations": 1,
+        **OXEN_SENT,
     }
 
 
@@ -245,11 +227,8 @@ def test_ark_text_to_video_is_a_content_list_with_the_text_alone(
         "model": f"{model}-{'fast-' if tier == 'fast' else ''}260128",
         "content": [{"type": "text", "text": PROMPT}],
         "ratio": "9:16",
-        "resolution": "720p",
         "duration": 5,
-        "generate_audio": False,
-        "watermark": False,
-        "seed": 11,
+        **ARK_SENT,
         "safety_identifier": "u-1",
     }
 
@@ -270,11 +249,8 @@ def test_ark_image_to_video_sends_first_frame_and_last_frame_roles(
             {"type": "image_url", "image_url": {"url": LAST}, "role": "last_frame"},
         ],
         "ratio": "adaptive",
-        "resolution": "720p",
         "duration": -1,
-        "generate_audio": False,
-        "watermark": False,
-        "seed": 11,
+        **ARK_SENT,
     }
 
 

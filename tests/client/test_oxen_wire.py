@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import respx
 
-from airflow_provider_seedance import __version__
 from airflow_provider_seedance.client.errors import (
     SeedanceAmbiguousSubmitError,
     SeedanceAuthError,
@@ -23,7 +21,7 @@ from airflow_provider_seedance.client.errors import (
 )
 from airflow_provider_seedance.client.models import CancelOutcome, JobRef, JobState
 from airflow_provider_seedance.client.platforms import get_dialect
-from tests.client.helpers import API_KEY, ClientFacade, simple_request
+from tests.client.helpers import ClientFacade, assert_sent_by_us, fixtures_for, mp4, sent_json, simple_request
 
 OXEN = "https://hub.oxen.ai"
 QUEUE = f"{OXEN}/api/ai/queue"
@@ -33,15 +31,7 @@ RESULT_URL = f"{OXEN}/api/repos/ox/generations/file/main/{GEN_ID}.mp4?token=abc"
 REF = JobRef(platform="oxen", request_id=GEN_ID)
 
 
-@pytest.fixture
-def oxen() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-def client(make_client: Callable[..., ClientFacade]) -> ClientFacade:
-    return make_client(platform="oxen")
+oxen, client = fixtures_for("oxen", router="oxen")
 
 
 def generation(status: str, **fields: Any) -> dict[str, Any]:
@@ -56,6 +46,11 @@ def generation(status: str, **fields: Any) -> dict[str, Any]:
         "enqueued_at": "2026-05-01T10:00:00.000Z",
         **fields,
     }
+
+
+def error(type_: str, title: str) -> dict[str, Any]:
+    """Oxen's error body for a refused call (``status_message`` repeats the type)."""
+    return {"error": {"type": type_, "title": title}, "status": "error", "status_message": type_}
 
 
 def enqueued(generation_id: str = GEN_ID) -> dict[str, Any]:
@@ -87,9 +82,7 @@ def test_submit_posts_the_seed_era_body_to_the_queue(
     )
     job = client.submit(request)
     assert job == JobRef(platform="oxen", request_id=GEN_ID, tier=tier)  # type: ignore[arg-type]
-    sent = route.calls.last.request
-    assert str(sent.url) == QUEUE
-    assert json.loads(sent.content) == {
+    assert sent_json(route, QUEUE) == {
         "model": model,
         "prompt": "@Image1 walks to the beat of @Audio1 past @Video1",
         "input_images": ["https://x.test/a.jpg"],
@@ -107,7 +100,7 @@ def test_submit_posts_the_seed_era_body_to_the_queue(
 def test_defaults_send_auto_strings_and_no_seed(oxen: respx.MockRouter, client: ClientFacade) -> None:
     route = oxen.post(QUEUE).respond(200, json=enqueued())
     client.submit(simple_request(seed=-1))
-    body = json.loads(route.calls.last.request.content)
+    body = sent_json(route)
     assert (body["duration"], body["aspect_ratio"], body["resolution"]) == ("auto", "auto", "720p")
     assert "seed" not in body  # unset = random
     assert "input_videos" not in body
@@ -125,9 +118,7 @@ def test_every_request_carries_a_bearer_key_and_the_user_agent(
     client.result(job)
     client.cancel(job)
     assert [c.request.method for c in oxen.calls] == ["POST", "GET", "GET", "DELETE"]
-    for call in oxen.calls:
-        assert call.request.headers["authorization"] == f"Bearer {API_KEY}"
-        assert call.request.headers["user-agent"] == f"airflow-provider-seedance/{__version__}"
+    assert_sent_by_us(oxen.calls)
 
 
 def test_submit_to_a_custom_base_url(
@@ -147,14 +138,7 @@ def test_submit_without_a_generation_id_warns_that_a_job_may_exist(
 
 
 def test_an_unknown_model_on_enqueue_is_not_found(oxen: respx.MockRouter, client: ClientFacade) -> None:
-    oxen.post(QUEUE).respond(
-        404,
-        json={
-            "error": {"type": "resource_not_found", "title": "Model not found: x"},
-            "status": "error",
-            "status_message": "resource_not_found",
-        },
-    )
+    oxen.post(QUEUE).respond(404, json=error("resource_not_found", "Model not found: x"))
     with pytest.raises(SeedanceNotFoundError) as info:
         client.submit(simple_request())
     assert info.value.error_type == "resource_not_found"
@@ -165,12 +149,7 @@ def test_a_bad_num_generations_answer_is_a_rejected_request(
     oxen: respx.MockRouter, client: ClientFacade
 ) -> None:
     oxen.post(QUEUE).respond(
-        400,
-        json={
-            "error": {"type": "bad_request", "title": "num_generations must be an integer between 1 and 4"},
-            "status": "error",
-            "status_message": "bad_request",
-        },
+        400, json=error("bad_request", "num_generations must be an integer between 1 and 4")
     )
     with pytest.raises(SeedanceRequestRejected, match="num_generations must be an integer"):
         client.submit(simple_request())
@@ -231,12 +210,7 @@ def test_an_unknown_status_is_a_protocol_error_naming_it(
 
 def test_status_of_an_unknown_generation_is_not_found(oxen: respx.MockRouter, client: ClientFacade) -> None:
     oxen.get(GEN_URL).respond(
-        404,
-        json={
-            "error": {"type": "resource_not_found", "title": "The requested resource could not be found"},
-            "status": "error",
-            "status_message": "resource_not_found",
-        },
+        404, json=error("resource_not_found", "The requested resource could not be found")
     )
     with pytest.raises(SeedanceNotFoundError, match="could not be found"):
         client.status(REF)
@@ -283,12 +257,7 @@ def test_result_reads_the_result_url_from_the_same_get(oxen: respx.MockRouter, c
     result = client.result(REF)
     assert route.call_count == 1
     assert result.seed == 99
-    assert result.video.model_dump() == {
-        "url": RESULT_URL,
-        "content_type": "video/mp4",
-        "file_name": f"{GEN_ID}.mp4",
-        "file_size": None,
-    }
+    assert result.video.model_dump() == mp4(RESULT_URL, f"{GEN_ID}.mp4")
 
 
 def test_result_of_a_failed_generation_is_job_failed(oxen: respx.MockRouter, client: ClientFacade) -> None:
@@ -354,7 +323,7 @@ def test_probe_with_a_rejected_key_is_an_auth_error(oxen: respx.MockRouter, clie
 def test_1080p_is_sold_for_the_standard_tier_only(oxen: respx.MockRouter, client: ClientFacade) -> None:
     route = oxen.post(QUEUE).respond(200, json=enqueued())
     client.submit(simple_request(resolution="1080p"))
-    assert json.loads(route.calls.last.request.content)["resolution"] == "1080p"
+    assert sent_json(route)["resolution"] == "1080p"
     with pytest.raises(SeedanceValidationError, match="480p, 720p only for the fast tier, got '1080p'"):
         client.submit(simple_request(resolution="1080p", tier="fast"))
     assert route.call_count == 1

@@ -75,6 +75,18 @@ def _free_redis_db() -> int:
     raise RuntimeError("no empty Redis database number")
 
 
+def celery_on(database: str, redis_db: int) -> dict[str, Any]:
+    """The :class:`Stack` options of a CeleryExecutor on the local PostgreSQL ``database`` (metadata
+    and results) and the Redis DB ``redis_db`` (broker)."""
+    url = f"postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
+    return {
+        "executor": "CeleryExecutor",
+        "database_url": url,
+        "celery_broker_url": f"redis://127.0.0.1:{REDIS_PORT}/{redis_db}",
+        "celery_result_backend": f"db+{url}",
+    }
+
+
 @pytest.fixture(scope="module")
 def distributed_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     import psycopg2
@@ -88,10 +100,7 @@ def distributed_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stac
     redis_client = redis.Redis(host="127.0.0.1", port=REDIS_PORT, db=redis_db)
     stack = Stack(
         tmp_path_factory.mktemp("distributed-stack"),
-        executor="CeleryExecutor",
-        database_url=f"postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}",
-        celery_broker_url=f"redis://127.0.0.1:{REDIS_PORT}/{redis_db}",
-        celery_result_backend=f"db+postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}",
+        **celery_on(database, redis_db),
         triggerers=1,
         celery_workers=2,
         celery_concurrency=2,

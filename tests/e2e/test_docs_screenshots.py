@@ -12,7 +12,6 @@ Chromium is Debian's (``scripts/install_chromium.sh``), driven by Playwright thr
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,24 +19,11 @@ import pytest
 
 from airflow_provider_seedance.client.platforms.registry import DEFAULT_PLATFORM, DIALECTS
 from scripts.stack import Stack
+from tests.support.browser import CHROMIUM, launch
 
 pytestmark = pytest.mark.e2e
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "_static" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def _browser(playwright: Any) -> Any:
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
 
 
 def _log_in(page: Any, api_url: str, username: str, password: str) -> None:
@@ -58,7 +44,7 @@ def capture_connection_form(
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = _browser(playwright)
+        browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1100})
             _log_in(page, api_url, username, password)

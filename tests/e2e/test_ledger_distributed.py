@@ -4,7 +4,6 @@ Airflow and for the ledger. Ten mapped renders race for a daily cap that holds e
 from __future__ import annotations
 
 import json
-import textwrap
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -21,7 +20,9 @@ from tests.e2e.test_distributed import (
     REDIS_PORT,
     _admin_connection,
     _free_redis_db,
+    celery_on,
 )
+from tests.support.grid_dag import kite_grid_dag
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 if _MISSING:
@@ -32,34 +33,14 @@ TAKES = 10
 FITS = 4
 ESTIMATE = 1.2096  # fast tier, 5 s of 720p
 
-DAG = textwrap.dedent(
-    f"""
-    from __future__ import annotations
-
-    import pendulum
-    from airflow.sdk import dag
-
-    from airflow_provider_seedance.operators.seedance import SeedanceReferenceToVideoOperator
-
-
-    @dag(dag_id="capped_grid_distributed", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"))
-    def capped_grid_distributed():
-        SeedanceReferenceToVideoOperator.partial(
-            task_id="render",
-            prompt="A red kite over green hills",
-            duration=5,
-            tier="fast",
-            deferrable=True,
-            poll_interval=1,
-            ledger_conn_id="seedance_ledger",
-            budgets={{"fal-daily": {{"limit_usd": {ESTIMATE * FITS + 0.5}, "period": "day"}}}},
-            campaign="kites",
-            pool="seedance",
-        ).expand(seed=list(range({TAKES})))
-
-
-    capped_grid_distributed()
-    """
+DAG = kite_grid_dag(
+    "capped_grid_distributed",
+    list(range(TAKES)),
+    poll_interval=1,
+    ledger_conn_id="seedance_ledger",
+    budgets={"fal-daily": {"limit_usd": ESTIMATE * FITS + 0.5, "period": "day"}},
+    campaign="kites",
+    pool="seedance",
 )
 
 
@@ -97,10 +78,7 @@ def test_ten_racing_renders_stop_at_a_cap_of_four_on_celery(
         tmp_path / "stack",
         dags_folder=empty,
         extra_dag_files=[dag_file],
-        executor="CeleryExecutor",
-        database_url=f"postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{airflow_db}",
-        celery_broker_url=f"redis://127.0.0.1:{REDIS_PORT}/{redis_db}",
-        celery_result_backend=f"db+postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{airflow_db}",
+        **celery_on(airflow_db, redis_db),
         celery_workers=2,
         celery_concurrency=4,
         parallelism=16,

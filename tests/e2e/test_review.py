@@ -23,20 +23,11 @@ import pytest
 
 from scripts.stack import REPO_ROOT, Stack
 from tests.e2e.conftest import e2e_timeout, gcs_client, running
+from tests.support.browser import launch
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 DAG_ID = "seedance_seed_grid_backfill"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DOCS_SCREENSHOTS = REPO_ROOT / "docs" / "_static" / "screenshots"
 #: The screenshots docs/review.md shows.
 DOCS_SHOTS = (
@@ -122,7 +113,7 @@ def browser_checks(stack: Stack, run_id: str, shots: Path, *, published: str | N
     found: dict[str, Any] = {}
     tag = "published" if published else "pending"
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = launch(pw)
         try:
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             # Airflow's UI keeps the session in the ``_token`` cookie: log in as the UI does.

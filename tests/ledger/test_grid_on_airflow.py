@@ -4,45 +4,18 @@ the ledger on real PostgreSQL. It stops at the cap exactly."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from airflow_provider_seedance.emulator.testing import EmulatorHandle
 from airflow_provider_seedance.ledger.store import SUCCEEDED, Ledger
+from tests.support.airflow_cli import airflow_env, dags_test
+from tests.support.grid_dag import kite_grid_dag
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-DAG = textwrap.dedent(
-    """
-    from __future__ import annotations
-
-    import pendulum
-    from airflow.sdk import dag
-
-    from airflow_provider_seedance.operators.seedance import SeedanceReferenceToVideoOperator
-
-
-    @dag(dag_id="capped_grid", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"))
-    def capped_grid():
-        SeedanceReferenceToVideoOperator.partial(
-            task_id="render",
-            prompt="A red kite over green hills",
-            duration=5,
-            tier="fast",
-            deferrable=True,
-            poll_interval=0.2,
-            campaign="kites",
-        ).expand(seed=[1, 2, 3, 4, 5])
-
-
-    capped_grid()
-    """
-)
+DAG = kite_grid_dag("capped_grid", [1, 2, 3, 4, 5], poll_interval=0.2, campaign="kites")
 
 
 @pytest.mark.slow
@@ -61,30 +34,18 @@ def test_seed_grid_with_a_daily_cap_stops_at_the_cap_on_real_airflow(
         "ledger_conn_id": "seedance_ledger",
         "budgets": {"fal-daily": {"limit_usd": 4, "period": "day", "timezone": "Europe/Paris"}},
     }
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(tmp_path / "home"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW_CONN_SEEDANCE_DEFAULT": json.dumps(conn),
-        "AIRFLOW_CONN_SEEDANCE_LEDGER": json.dumps(
+    env = airflow_env(
+        tmp_path / "home",
+        dags,
+        AIRFLOW_CONN_SEEDANCE_DEFAULT=json.dumps(conn),
+        AIRFLOW_CONN_SEEDANCE_LEDGER=json.dumps(
             {"conn_type": "generic", "extra": {"sqlalchemy_url": pg_url}}
         ),
-        "PYTHONPATH": str(REPO_ROOT),
-    }
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=180)
-
-    run = subprocess.run(
-        [airflow, "dags", "test", "capped_grid"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=400,
-        cwd=REPO_ROOT,
+        PYTHONPATH=str(REPO_ROOT),
     )
 
-    output = run.stdout + run.stderr
+    _, output = dags_test(env, "capped_grid", timeout=400, cwd=REPO_ROOT)
+
     assert len(seedance_emulator.requests("fal.submit")) == 3, output[-4000:]
     assert output.count('budget "fal-daily" has $0.37 left, this job needs up to $1.21') >= 2, output[-4000:]
     entries = Ledger(pg_url).entries()

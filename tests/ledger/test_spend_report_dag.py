@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -17,6 +14,7 @@ from PIL import Image
 from airflow_provider_seedance.emulator.testing import EmulatorHandle
 from airflow_provider_seedance.ledger.budgets import parse_budgets
 from airflow_provider_seedance.ledger.store import SUCCEEDED, JobSpec, Ledger, TaskIdentity
+from tests.support.airflow_cli import airflow_env, dags_test
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUDGETS = {"ark-monthly": {"limit_usd": 300, "period": "month", "platform": "byteplus"}}
@@ -54,31 +52,20 @@ def test_spend_report_dag_reconciles_and_writes_the_report(
     ledger.mark_unknown(ident, "the answer was lost")
     seedance_emulator.advance(60)
 
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(tmp_path / "home"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW_CONN_SEEDANCE_ARK": json.dumps(conn),
-        "AIRFLOW_CONN_SEEDANCE_LEDGER": json.dumps(
+    env = airflow_env(
+        tmp_path / "home",
+        REPO_ROOT / "dags",
+        AIRFLOW_CONN_SEEDANCE_ARK=json.dumps(conn),
+        AIRFLOW_CONN_SEEDANCE_LEDGER=json.dumps(
             {"conn_type": "generic", "extra": {"sqlalchemy_url": ledger_url}}
         ),
-        "AIRFLOW_VAR_SEEDANCE_BUDGETS": json.dumps(BUDGETS),
-        "SEEDANCE_LEDGER_ACCOUNTS": "seedance_ark",
-        "SEEDANCE_LEDGER_CONN_ID": "seedance_ledger",
-        "SEEDANCE_BUCKET": gcs_bucket,
-    }
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=180)
-    run = subprocess.run(
-        [airflow, "dags", "test", "seedance_spend_report"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+        AIRFLOW_VAR_SEEDANCE_BUDGETS=json.dumps(BUDGETS),
+        SEEDANCE_LEDGER_ACCOUNTS="seedance_ark",
+        SEEDANCE_LEDGER_CONN_ID="seedance_ledger",
+        SEEDANCE_BUCKET=gcs_bucket,
     )
-    output = run.stdout + run.stderr
-    assert run.returncode == 0, output[-4000:]
+    returncode, output = dags_test(env, "seedance_spend_report")
+    assert returncode == 0, output[-4000:]
 
     entry = Ledger(ledger_url).latest(ident)
     assert entry is not None

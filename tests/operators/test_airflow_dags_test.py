@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from airflow_provider_seedance.emulator.testing import EmulatorHandle
+from tests.support.airflow_cli import airflow_env, dags_test
 
 DAG = textwrap.dedent(
     """
@@ -54,22 +52,13 @@ def test_deferrable_task_runs_through_airflow_dags_test(
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "seedance_one_clip.py").write_text(DAG)
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(tmp_path / "home"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW_CONN_SEEDANCE_DEFAULT": seedance_emulator.connection_json("fal"),
-    }
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=180)
-
-    run = subprocess.run(
-        [airflow, "dags", "test", "seedance_one_clip"], env=env, capture_output=True, text=True, timeout=300
+    env = airflow_env(
+        tmp_path / "home", dags, AIRFLOW_CONN_SEEDANCE_DEFAULT=seedance_emulator.connection_json("fal")
     )
 
-    output = run.stdout + run.stderr
-    assert run.returncode == 0, output[-4000:]
+    returncode, output = dags_test(env, "seedance_one_clip")
+
+    assert returncode == 0, output[-4000:]
     assert "state=success" in output, output[-4000:]
     assert "running trigger in line" in output  # the task deferred and the trigger did the waiting
     assert len(seedance_emulator.requests("fal.submit")) == 1

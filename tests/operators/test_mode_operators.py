@@ -21,6 +21,7 @@ from airflow_provider_seedance.operators.seedance import (
     platform_from_environment,
 )
 from airflow_provider_seedance.triggers.seedance import SeedanceJobTrigger
+from tests.support.openlineage import install_fake_openlineage
 from tests.support.reference_media import DATA_DIR
 from tests.support.tasks import first_event
 
@@ -307,23 +308,7 @@ def test_an_unreachable_https_reference_is_retried_by_airflow(
 def test_lineage_inputs_are_the_gs_references_and_the_output_the_job(
     emulator: EmulatorHandle, context: dict, gcs_client: Any, gcs_bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import sys
-    import types
-
-    class Dataset:
-        def __init__(self, namespace: str, name: str) -> None:
-            self.namespace, self.name = namespace, name
-
-    class OperatorLineage:
-        def __init__(self, inputs: list[Dataset], outputs: list[Dataset]) -> None:
-            self.inputs, self.outputs = inputs, outputs
-
-    facet = types.ModuleType("airflow.providers.common.compat.openlineage.facet")
-    facet.Dataset = Dataset  # type: ignore[attr-defined]
-    extractors = types.ModuleType("airflow.providers.openlineage.extractors")
-    extractors.OperatorLineage = OperatorLineage  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "airflow.providers.common.compat.openlineage.facet", facet)
-    monkeypatch.setitem(sys.modules, "airflow.providers.openlineage.extractors", extractors)
+    install_fake_openlineage(monkeypatch)
     photo = (DATA_DIR / "brand.png").read_bytes()
     gcs_client.bucket(gcs_bucket).blob("shots/hero.png").upload_from_string(photo, content_type="image/png")
     op = make(Mode.REFERENCE_TO_VIDEO, deferrable=False, image_urls=[f"gs://{gcs_bucket}/shots/hero.png"])

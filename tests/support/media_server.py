@@ -1,6 +1,7 @@
 """A tiny signed-URL media server for download and transfer tests: exact control of every byte.
 
-Conftests expose its :func:`media_server` fixture by importing it.
+Conftests expose its ``media_server`` fixture by importing it; the serving is
+:class:`tests.support.http_server.LocalHTTPServer`'s.
 
 It serves ``/media/<name>?token=<t>`` from a background thread on 127.0.0.1. Content is either
 given bytes or a deterministic pattern of a given size (starting with an MP4 ``ftyp`` box)
@@ -19,11 +20,11 @@ import hashlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
+from tests.support.http_server import LocalHTTPServer, server_fixtures
 
 BLOCK = 1024 * 1024
 
@@ -62,19 +63,13 @@ class _Video:
 
 
 @dataclass
-class MediaServer:
-    host: str = "127.0.0.1"
+class MediaServer(LocalHTTPServer):
     videos: dict[str, _Video] = field(default_factory=dict)
     faults: list[dict[str, Any]] = field(default_factory=list)
     log: list[tuple[str, int]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    _httpd: ThreadingHTTPServer | None = None
 
     # -- control --------------------------------------------------------------------------
-    @property
-    def base_url(self) -> str:
-        assert self._httpd is not None
-        return f"http://{self.host}:{self._httpd.server_address[1]}"
 
     def add(self, name: str, *, data: bytes | None = None, size: int | None = None) -> str:
         """Register a video (bytes, or a generated pattern of ``size``); return a fresh URL."""
@@ -108,34 +103,17 @@ class MediaServer:
         """Statuses answered to GETs of ``name``, in order."""
         return [status for path, status in self.log if path == name]
 
+    def reset(self) -> None:
+        self.videos.clear()
+        self.faults.clear()
+        self.log.clear()
+
     # -- serving --------------------------------------------------------------------------
-    def start(self) -> MediaServer:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def do_GET(self) -> None:
-                server._serve(self)
-
-        self._httpd = ThreadingHTTPServer((self.host, 0), Handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-
     def _take_fault(self) -> dict[str, Any] | None:
         with self.lock:
             return self.faults.pop(0) if self.faults else None
 
-    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+    def _serve(self, handler: BaseHTTPRequestHandler, *, head: bool) -> None:
         parts = urlsplit(handler.path)
         name = parts.path.removeprefix("/media/")
         token = parse_qs(parts.query).get("token", [""])[0]
@@ -194,18 +172,6 @@ class MediaServer:
         handler.close_connection = True
 
 
-@pytest.fixture(scope="session")
-def media_server_session() -> Iterator[MediaServer]:
-    server = MediaServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def media_server(media_server_session: MediaServer) -> MediaServer:
-    """A signed-URL media server on 127.0.0.1 with faults; cleared for every test."""
-    server = media_server_session
-    server.videos.clear()
-    server.faults.clear()
-    server.log.clear()
-    return server
+media_server_session, media_server = server_fixtures(
+    MediaServer, "media_server", "A signed-URL media server on 127.0.0.1 with faults; cleared for every test."
+)

@@ -8,16 +8,14 @@ tests can assert how much was read.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import pytest
+from tests.support.http_server import LocalHTTPServer, server_fixtures
 
 
 @dataclass
@@ -32,45 +30,21 @@ class Route:
 
 
 @dataclass
-class ReferenceServer:
+class ReferenceServer(LocalHTTPServer):
     routes: dict[str, Route] = field(default_factory=dict)
     log: list[tuple[str, str | None]] = field(default_factory=list)
     bytes_sent: int = 0
-    _httpd: ThreadingHTTPServer | None = None
 
-    @property
-    def base_url(self) -> str:
-        assert self._httpd is not None
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+    answers_head: ClassVar[bool] = True
 
     def add(self, name: str, **route: Any) -> str:
         self.routes[name] = Route(**route)
         return f"{self.base_url}/{name}"
 
-    def start(self) -> ReferenceServer:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def do_GET(self) -> None:
-                server._serve(self, head=False)
-
-            def do_HEAD(self) -> None:
-                server._serve(self, head=True)
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
+    def reset(self) -> None:
+        self.routes.clear()
+        self.log.clear()
+        self.bytes_sent = 0
 
     def _serve(self, h: BaseHTTPRequestHandler, *, head: bool) -> None:
         name = urlsplit(h.path).path.lstrip("/")
@@ -136,18 +110,8 @@ class ReferenceServer:
             pass
 
 
-@pytest.fixture(scope="session")
-def reference_server_session() -> Iterator[ReferenceServer]:
-    server = ReferenceServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def reference_server(reference_server_session: ReferenceServer) -> ReferenceServer:
-    """Reference media over HTTP on 127.0.0.1; routes and log cleared for every test."""
-    server = reference_server_session
-    server.routes.clear()
-    server.log.clear()
-    server.bytes_sent = 0
-    return server
+reference_server_session, reference_server = server_fixtures(
+    ReferenceServer,
+    "reference_server",
+    "Reference media over HTTP on 127.0.0.1; routes and log cleared for every test.",
+)

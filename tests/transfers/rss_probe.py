@@ -8,7 +8,8 @@ Prints one JSON line: ``baseline_kb`` (RSS right before the transfer, after impo
 GCS call), ``peak_kb`` (the highest RSS reached during the transfer), ``growth_kb``, ``seconds``,
 ``uri`` and ``method``. On Linux the kernel's high-water mark is reset just before the transfer
 (``/proc/self/clear_refs``), so the peak is the transfer's own; elsewhere ``ru_maxrss`` is used,
-which can only over-state the baseline.
+which can only over-state the baseline. The /proc readings are the benchmarks' own
+(``benchmarks.common``).
 """
 
 from __future__ import annotations
@@ -17,25 +18,8 @@ import json
 import resource
 import sys
 import time
-from pathlib import Path
 
-
-def _status_kb(field: str) -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def _reset_peak() -> bool:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
+from benchmarks.common import reset_peak_rss, status_kb
 
 
 def main(argv: list[str]) -> None:
@@ -53,14 +37,14 @@ def main(argv: list[str]) -> None:
     import google_crc32c  # noqa: F401
     from google.cloud.storage import fileio  # noqa: F401
 
-    if _reset_peak() and (baseline := _status_kb("VmRSS")) is not None:
+    if reset_peak_rss() and (baseline := status_kb("VmRSS")) is not None:
         method = "VmHWM after clear_refs"
     else:
         baseline, method = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "ru_maxrss"
     started = time.monotonic()
     uri = op.execute({"ti": None})  # type: ignore[arg-type]
     seconds = time.monotonic() - started
-    peak = _status_kb("VmHWM") if method != "ru_maxrss" else None
+    peak = status_kb("VmHWM") if method != "ru_maxrss" else None
     if peak is None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     report = {

@@ -6,6 +6,7 @@ as a worker would after rendering templates.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from airflow_provider_seedance.emulator.gcs import GCSEmulator
 from airflow_provider_seedance.emulator.testing import EmulatorHandle
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.transfers.seedance_to_gcs import SeedanceToGCSOperator
+from tests.support.openlineage import install_fake_openlineage
 
 PROMPT = "@Image1 runs along the beach at golden hour, slow dolly-in, brand colours"
 OBJECT = "campaigns/2026-11-22/3-42.mp4"
@@ -82,6 +84,26 @@ def finished_clip(emulator: EmulatorHandle) -> Callable[..., dict[str, Any]]:
     return run
 
 
+@dataclasses.dataclass
+class Bucket:
+    """A fresh bucket in the strict GCS emulator and a client for it."""
+
+    client: storage.Client
+    name: str
+
+    def blob(self, name: str = OBJECT) -> storage.Blob:
+        return self.client.bucket(self.name).blob(name)
+
+    def stored(self, name: str = OBJECT) -> storage.Blob | None:
+        """The object as GCS has it now, or None."""
+        return self.client.bucket(self.name).get_blob(name)
+
+
+@pytest.fixture
+def bucket(gcs_client: storage.Client, gcs_bucket: str) -> Bucket:
+    return Bucket(gcs_client, gcs_bucket)
+
+
 def transfer(bucket: str, **kwargs: Any) -> SeedanceToGCSOperator:
     kwargs.setdefault("object_name", OBJECT)
     kwargs.setdefault("chunk_size", 256 * 1024)
@@ -97,18 +119,15 @@ def media_statuses(emulator: EmulatorHandle) -> list[int]:
 
 
 def test_video_from_the_generation_operator_is_archived_with_metadata(
-    emulator: EmulatorHandle,
-    finished_clip: Callable[..., dict[str, Any]],
-    gcs_client: storage.Client,
-    gcs_bucket: str,
+    emulator: EmulatorHandle, finished_clip: Callable[..., dict[str, Any]], bucket: Bucket
 ) -> None:
     clip = finished_clip()
-    op = transfer(gcs_bucket, video=clip)
+    op = transfer(bucket.name, video=clip)
 
     uri = op.execute(make_context(op))
 
-    assert uri == f"gs://{gcs_bucket}/{OBJECT}"
-    blob = gcs_client.bucket(gcs_bucket).get_blob(OBJECT)
+    assert uri == f"gs://{bucket.name}/{OBJECT}"
+    blob = bucket.stored()
     assert blob.download_as_bytes() == emulator.video_bytes(clip["request_id"])
     assert blob.content_type == "video/mp4"
     assert blob.metadata == {
@@ -132,17 +151,14 @@ def test_video_from_the_generation_operator_is_archived_with_metadata(
 
 
 def test_bare_request_id_fetches_the_result_through_the_hook(
-    emulator: EmulatorHandle,
-    finished_clip: Callable[..., dict[str, Any]],
-    gcs_client: storage.Client,
-    gcs_bucket: str,
+    emulator: EmulatorHandle, finished_clip: Callable[..., dict[str, Any]], bucket: Bucket
 ) -> None:
     clip = finished_clip(tier="fast")
-    op = transfer(gcs_bucket, request_id=clip["request_id"], tier="fast")
+    op = transfer(bucket.name, request_id=clip["request_id"], tier="fast")
 
-    assert op.execute(make_context(op)) == f"gs://{gcs_bucket}/{OBJECT}"
+    assert op.execute(make_context(op)) == f"gs://{bucket.name}/{OBJECT}"
 
-    blob = gcs_client.bucket(gcs_bucket).get_blob(OBJECT)
+    blob = bucket.stored()
     assert blob.download_as_bytes() == emulator.video_bytes(clip["request_id"])
     assert blob.metadata["seedance-seed"] == "42"
     assert blob.metadata["seedance-tier"] == "fast"
@@ -173,50 +189,44 @@ def test_templated_object_name_renders_ds_map_index_and_params(gcs_bucket: str) 
 def test_retry_after_success_returns_the_same_uri_without_a_second_upload(
     emulator: EmulatorHandle,
     finished_clip: Callable[..., dict[str, Any]],
-    gcs_client: storage.Client,
-    gcs_bucket: str,
+    bucket: Bucket,
     gcs_emulator: GCSEmulator,
 ) -> None:
     clip = finished_clip()
-    first = transfer(gcs_bucket, video=clip).execute(make_context())
-    generation = gcs_client.bucket(gcs_bucket).get_blob(OBJECT).generation
+    first = transfer(bucket.name, video=clip).execute(make_context())
+    generation = bucket.stored().generation
     stats, media = gcs_emulator.stats(), media_statuses(emulator)
 
-    second = transfer(gcs_bucket, video=clip).execute(make_context())
+    second = transfer(bucket.name, video=clip).execute(make_context())
 
     assert second == first
-    assert gcs_client.bucket(gcs_bucket).get_blob(OBJECT).generation == generation
+    assert bucket.stored().generation == generation
     assert gcs_emulator.stats()["resumable_sessions"] == stats["resumable_sessions"]
     assert media_statuses(emulator) == media  # not even downloaded again
 
 
 def test_existing_different_object_fails_the_task_and_is_left_untouched(
-    finished_clip: Callable[..., dict[str, Any]], gcs_client: storage.Client, gcs_bucket: str
+    finished_clip: Callable[..., dict[str, Any]], bucket: Bucket
 ) -> None:
-    gcs_client.bucket(gcs_bucket).blob(OBJECT).upload_from_string(
-        b"last week's hero take", if_generation_match=0
-    )
-    before = gcs_client.bucket(gcs_bucket).get_blob(OBJECT)
+    bucket.blob().upload_from_string(b"last week's hero take", if_generation_match=0)
+    before = bucket.stored()
 
     with pytest.raises(AirflowFailException, match="already exists with different content"):
-        transfer(gcs_bucket, video=finished_clip()).execute(make_context())
+        transfer(bucket.name, video=finished_clip()).execute(make_context())
 
-    after = gcs_client.bucket(gcs_bucket).get_blob(OBJECT)
+    after = bucket.stored()
     assert (after.generation, after.download_as_bytes()) == (before.generation, b"last week's hero take")
 
 
 def test_replace_true_overwrites_a_different_object(
-    emulator: EmulatorHandle,
-    finished_clip: Callable[..., dict[str, Any]],
-    gcs_client: storage.Client,
-    gcs_bucket: str,
+    emulator: EmulatorHandle, finished_clip: Callable[..., dict[str, Any]], bucket: Bucket
 ) -> None:
-    gcs_client.bucket(gcs_bucket).blob(OBJECT).upload_from_string(b"old take", if_generation_match=0)
+    bucket.blob().upload_from_string(b"old take", if_generation_match=0)
     clip = finished_clip()
 
-    transfer(gcs_bucket, video=clip, replace=True).execute(make_context())
+    transfer(bucket.name, video=clip, replace=True).execute(make_context())
 
-    blob = gcs_client.bucket(gcs_bucket).get_blob(OBJECT)
+    blob = bucket.stored()
     assert blob.download_as_bytes() == emulator.video_bytes(clip["request_id"])
     assert blob.metadata["seedance-request-id"] == clip["request_id"]
 
@@ -225,88 +235,69 @@ def test_replace_true_overwrites_a_different_object(
 
 
 def test_truncated_download_fails_and_leaves_no_object(
-    emulator: EmulatorHandle,
-    finished_clip: Callable[..., dict[str, Any]],
-    gcs_client: storage.Client,
-    gcs_bucket: str,
+    emulator: EmulatorHandle, finished_clip: Callable[..., dict[str, Any]], bucket: Bucket
 ) -> None:
     emulator.configure(video_size_bytes=3 * 1024 * 1024)
     clip = finished_clip()
     emulator.add_fault("media", "truncate", times=2)
 
     with pytest.raises(SeedanceIncompleteDownloadError):
-        transfer(gcs_bucket, video=clip, max_download_attempts=2).execute(make_context())
+        transfer(bucket.name, video=clip, max_download_attempts=2).execute(make_context())
 
-    assert gcs_client.bucket(gcs_bucket).get_blob(OBJECT) is None
+    assert bucket.stored() is None
 
 
 def test_truncated_download_is_retried_and_then_archived(
-    emulator: EmulatorHandle,
-    finished_clip: Callable[..., dict[str, Any]],
-    gcs_client: storage.Client,
-    gcs_bucket: str,
+    emulator: EmulatorHandle, finished_clip: Callable[..., dict[str, Any]], bucket: Bucket
 ) -> None:
     emulator.configure(video_size_bytes=3 * 1024 * 1024)
     clip = finished_clip()
     emulator.add_fault("media", "truncate")
 
-    transfer(gcs_bucket, video=clip).execute(make_context())
+    transfer(bucket.name, video=clip).execute(make_context())
 
-    assert gcs_client.bucket(gcs_bucket).blob(OBJECT).download_as_bytes() == emulator.video_bytes(
-        clip["request_id"]
-    )
+    assert bucket.blob().download_as_bytes() == emulator.video_bytes(clip["request_id"])
 
 
 def test_server_error_mid_transfer_is_retried_a_bounded_number_of_times(
-    emulator: EmulatorHandle,
-    finished_clip: Callable[..., dict[str, Any]],
-    gcs_client: storage.Client,
-    gcs_bucket: str,
+    emulator: EmulatorHandle, finished_clip: Callable[..., dict[str, Any]], bucket: Bucket
 ) -> None:
     clip = finished_clip()
     emulator.add_fault("media", "status", status=503, times=1)
-    transfer(gcs_bucket, video=clip).execute(make_context())
+    transfer(bucket.name, video=clip).execute(make_context())
     assert media_statuses(emulator) == [503, 200]
 
     emulator.add_fault("media", "status", status=500, times=10)
     with pytest.raises(SeedanceDownloadError, match="HTTP 500"):
-        transfer(gcs_bucket, video=clip, object_name="other.mp4", max_download_attempts=3).execute(
+        transfer(bucket.name, video=clip, object_name="other.mp4", max_download_attempts=3).execute(
             make_context()
         )
     assert media_statuses(emulator)[2:] == [500, 500, 500]
-    assert gcs_client.bucket(gcs_bucket).get_blob("other.mp4") is None
+    assert bucket.stored("other.mp4") is None
 
 
 def test_checksum_mismatch_in_gcs_fails_and_leaves_no_object(
-    finished_clip: Callable[..., dict[str, Any]],
-    gcs_client: storage.Client,
-    gcs_bucket: str,
-    gcs_emulator: GCSEmulator,
+    finished_clip: Callable[..., dict[str, Any]], bucket: Bucket, gcs_emulator: GCSEmulator
 ) -> None:
     gcs_emulator.add_fault("corrupt_upload")
     with pytest.raises(ChecksumMismatchError, match=r"(?i)crc32c.*corrupt object was deleted"):
-        transfer(gcs_bucket, video=finished_clip()).execute(make_context())
-    assert gcs_client.bucket(gcs_bucket).get_blob(OBJECT) is None
+        transfer(bucket.name, video=finished_clip()).execute(make_context())
+    assert bucket.stored() is None
 
 
 def test_expired_link_is_replaced_by_a_fresh_one_from_the_platform(
-    emulator: EmulatorHandle,
-    finished_clip: Callable[..., dict[str, Any]],
-    gcs_client: storage.Client,
-    gcs_bucket: str,
+    emulator: EmulatorHandle, finished_clip: Callable[..., dict[str, Any]], bucket: Bucket
 ) -> None:
     emulator.configure(manual_clock=True, video_ttl_seconds=24 * 3600)
     clip = finished_clip()
     emulator.advance(25 * 3600)  # the next morning's DAG run finds yesterday's link dead
     results_before = len(emulator.requests("fal.result"))
 
-    transfer(gcs_bucket, video=clip).execute(make_context())
+    transfer(bucket.name, video=clip).execute(make_context())
 
     assert media_statuses(emulator) == [403, 200]
     assert len(emulator.requests("fal.result")) == results_before + 1
-    assert gcs_client.bucket(gcs_bucket).blob(OBJECT).download_as_bytes() == emulator.video_bytes(
-        clip["request_id"]
-    )
+    assert bucket.blob().download_as_bytes() == emulator.video_bytes(clip["request_id"])
 
 
 # -- input validation, imports, lineage, assets ------------------------------------------------------
@@ -382,23 +373,7 @@ def test_lineage_is_none_without_the_openlineage_provider() -> None:
 
 
 def test_lineage_names_the_seedance_job_and_the_gcs_object(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Dataset:
-        def __init__(self, namespace: str, name: str) -> None:
-            self.namespace, self.name = namespace, name
-
-    class OperatorLineage:
-        def __init__(self, inputs: list[Dataset], outputs: list[Dataset]) -> None:
-            self.inputs, self.outputs = inputs, outputs
-
-    facet = types.ModuleType("airflow.providers.common.compat.openlineage.facet")
-    facet.Dataset = Dataset  # type: ignore[attr-defined]
-    extractors = types.ModuleType("airflow.providers.openlineage.extractors")
-    extractors.OperatorLineage = OperatorLineage  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "airflow.providers.common.compat.openlineage.facet", facet)
-    monkeypatch.setitem(
-        sys.modules, "airflow.providers.openlineage", types.ModuleType("airflow.providers.openlineage")
-    )
-    monkeypatch.setitem(sys.modules, "airflow.providers.openlineage.extractors", extractors)
+    install_fake_openlineage(monkeypatch)
     op = transfer("brand-archive", request_id="r1", object_name="campaigns/x.mp4")
     op._lineage_platform, op._lineage_request_id = "fal", "r1"
 
@@ -411,8 +386,7 @@ def test_lineage_names_the_seedance_job_and_the_gcs_object(monkeypatch: pytest.M
 def test_references_reach_the_archive_metadata_and_gs_ones_the_lineage(
     emulator: EmulatorHandle,
     finished_clip: Callable[..., dict[str, Any]],
-    gcs_client: storage.Client,
-    gcs_bucket: str,
+    bucket: Bucket,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     references = {"image_urls": ["gs://brand-assets/shots/hero.png", "https://cdn.example.com/logo.png"]}
@@ -424,10 +398,10 @@ def test_references_reach_the_archive_metadata_and_gs_ones_the_lineage(
             {"field": "image_urls[1]", "reference": "https://cdn.example.com/logo.png", "method": "as-given"},
         ],
     }
-    op = transfer(gcs_bucket, video=clip)
+    op = transfer(bucket.name, video=clip)
     op.execute(make_context(op))
 
-    blob = gcs_client.bucket(gcs_bucket).get_blob(OBJECT)
+    blob = bucket.stored()
     assert json.loads(blob.metadata["seedance-references"]) == references
     assert [(o.bucket, o.name) for o in op._lineage_gcs_inputs] == [("brand-assets", "shots/hero.png")]
 
@@ -447,8 +421,7 @@ VIDEO_200_MB = 200 * 1000 * 1000
 def test_a_200_mb_video_streams_in_constant_memory(
     emulator: EmulatorHandle,
     finished_clip: Callable[..., dict[str, Any]],
-    gcs_client: storage.Client,
-    gcs_bucket: str,
+    bucket: Bucket,
     gcs_emulator: GCSEmulator,
 ) -> None:
     """The transfer runs in its own process; its peak RSS may grow by a few chunks, not 200 MB."""
@@ -464,7 +437,7 @@ def test_a_200_mb_video_streams_in_constant_memory(
     }
 
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.transfers.rss_probe", json.dumps(clip), gcs_bucket, "big/clip.mp4"],
+        [sys.executable, "-m", "tests.transfers.rss_probe", json.dumps(clip), bucket.name, "big/clip.mp4"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -474,7 +447,7 @@ def test_a_200_mb_video_streams_in_constant_memory(
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     print(f"200 MB transfer: {report}")
-    blob = gcs_client.bucket(gcs_bucket).get_blob("big/clip.mp4")
+    blob = bucket.stored("big/clip.mp4")
     try:
         assert blob.size == VIDEO_200_MB
         assert blob.crc32c == blob.metadata["seedance-crc32c"]
@@ -496,7 +469,7 @@ def test_a_200_mb_video_streams_in_constant_memory(
     ],
 )
 def test_media_url_off_the_policy_fails_the_task_before_any_request(
-    seedance_connection: Callable[..., str], gcs_client: storage.Client, gcs_bucket: str, url: str, why: str
+    seedance_connection: Callable[..., str], bucket: Bucket, url: str, why: str
 ) -> None:
     """A public platform connection (no host override): the video's URL must be public https."""
     import respx
@@ -504,11 +477,11 @@ def test_media_url_off_the_policy_fails_the_task_before_any_request(
     seedance_connection(host=None, platform="fal")
     video = {"platform": "fal", "request_id": "r1", "status": "succeeded", "video": {"url": url}}
     with respx.mock(assert_all_called=False) as router, pytest.raises(AirflowFailException) as info:
-        transfer(gcs_bucket, video=video).execute(make_context())
+        transfer(bucket.name, video=video).execute(make_context())
     assert str(info.value).startswith("video.url: ")
     assert why in str(info.value)
     assert not router.calls  # nothing fetched, not even the platform
-    assert gcs_client.bucket(gcs_bucket).get_blob(OBJECT) is None
+    assert bucket.stored() is None
 
 
 def test_media_url_policy_is_local_only_for_a_local_connection(
