@@ -36,7 +36,7 @@ import hmac
 import logging
 import os
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -303,7 +303,8 @@ async def pooled_async_client(
 
 
 #: Seconds a connection read is reused by the triggers of the same loop. A rotated key or an
-#: edited connection is picked up by the trigger runs that start after that.
+#: edited connection is picked up by the trigger runs that start after that (and at once by a
+#: run whose poll was refused with 401/403: see :func:`forget_config`).
 DEFAULT_CONFIG_TTL = 30.0
 
 
@@ -312,19 +313,19 @@ class ConfigCache:
 
     A triggerer that picks up 10,000 triggers of one connection would otherwise read it 10,000
     times, each through Airflow's ``sync_to_async`` connection lookup (one thread, serialized):
-    tens of seconds before the last trigger's first poll. Concurrent readers of one ``conn_id``
-    await the same read; a failed read is not kept.
+    tens of seconds before the last trigger's first poll. Concurrent readers of one key await
+    the same read; a failed read is not kept; :meth:`forget` drops a read known to be stale.
     """
 
     def __init__(self, ttl: float = DEFAULT_CONFIG_TTL) -> None:
         self.ttl = ttl
-        self._reads: dict[str, tuple[float, asyncio.Future[Any]]] = {}
+        self._reads: dict[Hashable, tuple[float, asyncio.Future[Any]]] = {}
         self.loads = 0
 
-    async def get(self, conn_id: str, load: Callable[[], Awaitable[T]]) -> T:
+    async def get(self, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
         loop = asyncio.get_running_loop()
         now = loop.time()
-        entry = self._reads.get(conn_id)
+        entry = self._reads.get(key)
         if entry is not None:
             started, read = entry
             stale = now - started > self.ttl
@@ -338,18 +339,42 @@ class ConfigCache:
                 return await load()
 
             read = loop.create_task(call())
-            self._reads[conn_id] = (now, read)
+            self._reads[key] = (now, read)
         result: T = await asyncio.shield(read)
         return result
+
+    def forget(self, key: Hashable, stale: object) -> bool:
+        """Drop the read of ``key`` if it is still the one that gave ``stale``; True if dropped.
+
+        Many runs refused with the same stale value cause one new read, not one each.
+        """
+        entry = self._reads.get(key)
+        if entry is None:
+            return False
+        read = entry[1]
+        if read.done() and not read.cancelled() and read.exception() is None and read.result() is stale:
+            del self._reads[key]
+            return True
+        return False
 
 
 _CONFIGS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ConfigCache] = weakref.WeakKeyDictionary()
 
 
-async def cached_config(conn_id: str, load: Callable[[], Awaitable[T]]) -> T:
-    """``await load()`` for ``conn_id``, shared by the running loop's readers for ``DEFAULT_CONFIG_TTL`` s."""
+def config_cache_for_running_loop() -> ConfigCache:
+    """The :class:`ConfigCache` of the running event loop (made on first use)."""
     loop = asyncio.get_running_loop()
     cache = _CONFIGS.get(loop)
     if cache is None:
         cache = _CONFIGS[loop] = ConfigCache()
-    return await cache.get(conn_id, load)
+    return cache
+
+
+async def cached_config(key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
+    """``await load()`` for ``key``, shared by the running loop's readers for ``DEFAULT_CONFIG_TTL`` s."""
+    return await config_cache_for_running_loop().get(key, load)
+
+
+def forget_config(key: Hashable, stale: object) -> bool:
+    """Make the next :func:`cached_config` of ``key`` read again, if its read gave ``stale``."""
+    return config_cache_for_running_loop().forget(key, stale)
