@@ -70,6 +70,14 @@ def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return reads
 
 
+async def _run_many(n: int, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Run ``n`` triggers together to success; return how many connection reads they made."""
+    reads = _count_reads(monkeypatch)
+    events = await asyncio.gather(*(_first_event(_trigger(f"req-{i}")) for i in range(n)))
+    assert [e["status"] for e in events] == ["success"] * n
+    return len(reads)
+
+
 def _answer_by_key(valid_key: str) -> Callable[[httpx.Request], httpx.Response]:
     def answer(request: httpx.Request) -> httpx.Response:
         if request.headers["Authorization"] != f"Key {valid_key}":
@@ -84,12 +92,7 @@ async def test_many_triggers_starting_together_read_the_connection_once(
 ) -> None:
     seedance_connection(BASE, api_key=OLD_KEY)
     fal.route(method="GET", url__startswith=BASE).mock(side_effect=_answer_by_key(OLD_KEY))
-    reads = _count_reads(monkeypatch)
-
-    events = await asyncio.gather(*(_first_event(_trigger(f"req-{i}")) for i in range(50)))
-
-    assert [e["status"] for e in events] == ["success"] * 50
-    assert len(reads) == 1
+    assert await _run_many(50, monkeypatch) == 1  # connection reads
     assert fal.calls.call_count == 50
 
 
@@ -142,12 +145,7 @@ async def test_runs_refused_with_the_same_stale_key_cause_one_new_read(
     await SeedanceHook().aget_shared_config()
     seedance_connection(BASE, api_key=NEW_KEY)
     fal.route(method="GET", url__startswith=BASE).mock(side_effect=_answer_by_key(NEW_KEY))
-    reads = _count_reads(monkeypatch)
-
-    events = await asyncio.gather(*(_first_event(_trigger(f"req-{i}")) for i in range(20)))
-
-    assert [e["status"] for e in events] == ["success"] * 20
-    assert len(reads) == 1
+    assert await _run_many(20, monkeypatch) == 1  # connection reads
 
 
 async def test_the_poller_counts_from_the_submit_time_and_expected_seconds(mocker: MockerFixture) -> None:
