@@ -1,8 +1,10 @@
 """``python -m benchmarks [NAME ...] [--quick]``: run the benchmarks, print and save the ratios.
 
-Names: ``triggers``, ``polls``, ``submit``, ``transfer``, ``import``, ``validation``, ``preflight``
-(default: all, in that order).
-Results go to stdout and to ``benchmarks/results/latest.json`` and ``latest.md`` (``--out`` to
+Names: ``triggers``, ``polls``, ``submit``, ``transfer``, ``import``, ``validation``, ``preflight``,
+``slots``, ``http2`` (default: all, in that order).
+Results go to stdout and to ``benchmarks/results/latest.json`` and ``latest.md``; ``slots`` (real
+Airflow, several minutes) and ``http2`` to their own ``slots.json``/``slots.md`` and
+``http2.json``/``http2.md`` beside them (``--out`` to
 write elsewhere, ``--no-save`` to write nothing). See docs/benchmarks.md.
 """
 
@@ -19,9 +21,11 @@ from benchmarks.common import RESULTS_DIR, BenchResult, ensure_airflow_home, pri
 
 def _registry() -> dict[str, Callable[..., BenchResult]]:
     from benchmarks import (
+        bench_http2,
         bench_import,
         bench_polls,
         bench_preflight,
+        bench_slots,
         bench_submit,
         bench_transfer,
         bench_triggers,
@@ -36,10 +40,24 @@ def _registry() -> dict[str, Callable[..., BenchResult]]:
         "import": bench_import.run,
         "validation": bench_validation.run,
         "preflight": bench_preflight.run,
+        "slots": bench_slots.run,
+        "http2": bench_http2.run,
     }
 
 
-BENCHMARKS = ("triggers", "polls", "submit", "transfer", "import", "validation", "preflight")
+BENCHMARKS = (
+    "triggers",
+    "polls",
+    "submit",
+    "transfer",
+    "import",
+    "validation",
+    "preflight",
+    "slots",
+    "http2",
+)
+#: Benchmarks whose rows go to a results file of their own (``<name>.json``/``.md``), not ``latest``.
+SEPARATE_RESULTS = ("slots", "http2")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,8 +85,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.append(result)
     print(f"\nall done in {time.monotonic() - started:.0f} s")
     if not args.no_save:
-        path = write_results(results, quick=args.quick, out_dir=args.out)
-        print(f"results: {path} and {path.with_suffix('.md')}")
+        shared = [r for r in results if r.name not in SEPARATE_RESULTS]
+        groups = [(shared, "latest")] if shared else []
+        # A skipped benchmark (no rows, e.g. http2 without h2) keeps its committed file.
+        groups += [([r], r.name) for r in results if r.name in SEPARATE_RESULTS and r.rows]
+        for group, stem in groups:
+            path = write_results(group, quick=args.quick, out_dir=args.out, stem=stem)
+            print(f"results: {path} and {path.with_suffix('.md')}")
     return 0
 
 

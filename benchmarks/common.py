@@ -256,8 +256,10 @@ def machine_info() -> dict[str, Any]:
     return info
 
 
-def write_results(results: list[BenchResult], *, quick: bool, out_dir: Path = RESULTS_DIR) -> Path:
-    """Write ``latest.json`` and ``latest.md`` into ``out_dir``; return the JSON path."""
+def write_results(
+    results: list[BenchResult], *, quick: bool, out_dir: Path = RESULTS_DIR, stem: str = "latest"
+) -> Path:
+    """Write ``<stem>.json`` and ``<stem>.md`` (default ``latest``) into ``out_dir``; return the JSON path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     payload = {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -265,9 +267,9 @@ def write_results(results: list[BenchResult], *, quick: bool, out_dir: Path = RE
         "machine": machine_info(),
         "benchmarks": [r.as_dict() for r in results],
     }
-    json_path = out_dir / "latest.json"
+    json_path = out_dir / f"{stem}.json"
     json_path.write_text(json.dumps(payload, indent=2) + "\n")
-    (out_dir / "latest.md").write_text(markdown_table(payload))
+    json_path.with_suffix(".md").write_text(markdown_table(payload))
     return json_path
 
 

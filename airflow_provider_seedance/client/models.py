@@ -698,15 +698,9 @@ class RequestSummary(BaseModel):
 
     @classmethod
     def of(cls, request: SeedanceRequest) -> RequestSummary:
-        return cls(
-            mode=request.mode.value,
-            prompt=request.prompt,
-            resolution=request.resolution,
-            duration=request.duration,
-            aspect_ratio=request.aspect_ratio,
-            generate_audio=request.generate_audio,
-            seed=request.seed,
-        )
+        """The summary's fields as the request holds them (``mode`` as its value)."""
+        fields = {name: getattr(request, name) for name in cls.model_fields if name != "mode"}
+        return cls(mode=request.mode.value, **fields)
 
 
 #: Keys a :meth:`JobOutput.from_xcom` value must carry.

@@ -682,22 +682,29 @@ def check_limits(infos: Sequence[MediaInfo], limits: MediaLimits) -> list[FieldE
         if hi is not None and value > hi:
             bad(f, f"{what} is {value:g}{unit}, above the maximum {hi:g}{unit}")
 
+    def frame(
+        i: MediaInfo, min_side: float | None, max_side: float | None, lo: float | None, hi: float | None
+    ) -> None:
+        """Width, height and aspect ratio of a measured picture against their bounds."""
+        if not (i.width and i.height):
+            return
+        for side, v in (("width", i.width), ("height", i.height)):
+            bounds(i.field, side, v, min_side, max_side, " px")
+        bounds(i.field, "aspect ratio (width/height)", round(i.width / i.height, 4), lo, hi)
+
     measured = [i for i in infos if not i.errors]
     for i in measured:
         kind, f = i.reference.kind, i.field
         if kind is MediaKind.IMAGE:
             if i.size is not None and i.size > limits.image_max_bytes:
                 bad(f, f"is {_mb(i.size)}; images may be at most {_mb(limits.image_max_bytes)}")
-            if i.width and i.height:
-                for side, v in (("width", i.width), ("height", i.height)):
-                    bounds(f, side, v, limits.image_min_side, limits.image_max_side, " px")
-                bounds(
-                    f,
-                    "aspect ratio (width/height)",
-                    round(i.width / i.height, 4),
-                    limits.image_min_aspect,
-                    limits.image_max_aspect,
-                )
+            frame(
+                i,
+                limits.image_min_side,
+                limits.image_max_side,
+                limits.image_min_aspect,
+                limits.image_max_aspect,
+            )
         elif kind is MediaKind.VIDEO:
             if i.width and i.height:
                 px = i.width * i.height
@@ -713,15 +720,13 @@ def check_limits(infos: Sequence[MediaInfo], limits: MediaLimits) -> list[FieldE
                         f"is {i.width}x{i.height} = {px:,} pixels, above the maximum "
                         f"{limits.video_max_pixels:,} (~720p, 834x1112)",
                     )
-                for side, v in (("width", i.width), ("height", i.height)):
-                    bounds(f, side, v, limits.video_min_side, limits.video_max_side, " px")
-                bounds(
-                    f,
-                    "aspect ratio (width/height)",
-                    round(i.width / i.height, 4),
-                    limits.video_min_aspect,
-                    limits.video_max_aspect,
-                )
+            frame(
+                i,
+                limits.video_min_side,
+                limits.video_max_side,
+                limits.video_min_aspect,
+                limits.video_max_aspect,
+            )
             bounds(
                 f,
                 "frame rate",

@@ -125,6 +125,13 @@ class _ClientBase:
             **self.dialect.auth_headers(self.__api_key),
         }
 
+    def _request_args(self, call: HttpRequest) -> dict[str, Any]:
+        """``httpx.Client.request`` keywords for one call: the dialect's call plus our headers."""
+        headers = {**self._headers(), **call.headers}
+        # dict(...) reads as the request(...) call it feeds
+        # the URL with its params, parsed once per distinct URL (``_url_of``)
+        return dict(method=call.method, url=_url_of(call), json=call.json, headers=headers)  # noqa: C408
+
     def check(self, request: SeedanceRequest) -> None:
         """Raise :class:`SeedanceValidationError` for limits this platform adds to the shared model."""
         errors = self.dialect.check(request)
@@ -265,12 +272,7 @@ class SeedanceClient(_ClientBase):
         for attempt in Retrying(**self.retry.tenacity_kwargs(op, self._label())):
             with attempt:
                 try:
-                    raw = self._http.request(
-                        call.method,
-                        _url_of(call),
-                        json=call.json,
-                        headers={**self._headers(), **call.headers},
-                    )
+                    raw = self._http.request(**self._request_args(call))
                 except httpx.HTTPError as exc:
                     raise self._transport_error(op, call, exc) from None
                 return self._parse(op, _to_response(raw), parse)
@@ -331,12 +333,7 @@ class AsyncSeedanceClient(_ClientBase):
         async for attempt in AsyncRetrying(**self.retry.tenacity_kwargs(op, self._label())):
             with attempt:
                 try:
-                    raw = await self._http.request(
-                        call.method,
-                        _url_of(call),
-                        json=call.json,
-                        headers={**self._headers(), **call.headers},
-                    )
+                    raw = await self._http.request(**self._request_args(call))
                 except httpx.HTTPError as exc:
                     raise self._transport_error(op, call, exc) from None
                 return self._parse(op, _to_response(raw), parse)

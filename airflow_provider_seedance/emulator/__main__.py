@@ -67,28 +67,23 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         default = getattr(defaults, name)
         parser.add_argument(flag, dest=name, type=kind, default=default, help=f"{text} (default {default})")
-    parser.add_argument(
-        "--manual-clock",
-        dest="manual_clock",
-        action="store_true",
-        default=defaults.manual_clock,
-        help="freeze the clock; advance via API",
-    )
-    parser.add_argument(
-        "--render-videos",
-        dest="render_videos",
-        action="store_true",
-        default=defaults.render_videos,
-        help="serve a short H.264 take drawn for each request (seed, prompt, aspect ratio, audio) "
-        "instead of the 64x64 sample clip",
-    )
-    parser.add_argument(
-        "--no-fetch-references",
-        dest="fetch_references",
-        action="store_false",
-        default=defaults.fetch_references,
-        help="do not fetch loopback reference URLs on submit (see docs/emulator.md)",
-    )
+    for flag, name, action, text in (
+        ("--manual-clock", "manual_clock", "store_true", "freeze the clock; advance via API"),
+        (
+            "--render-videos",
+            "render_videos",
+            "store_true",
+            "serve a short H.264 take drawn for each request (seed, prompt, aspect ratio, audio) "
+            "instead of the 64x64 sample clip",
+        ),
+        (
+            "--no-fetch-references",
+            "fetch_references",
+            "store_false",
+            "do not fetch loopback reference URLs on submit (see docs/emulator.md)",
+        ),
+    ):
+        parser.add_argument(flag, dest=name, action=action, default=getattr(defaults, name), help=text)
     parser.add_argument("--ssl-certfile", help="serve HTTPS with this certificate (PEM)")
     parser.add_argument("--ssl-keyfile", help="private key for --ssl-certfile")
     parser.add_argument(

@@ -109,24 +109,3 @@ def media_path(request_id: str, expires: int) -> str:
 
 def check_signature(request_id: str, expires: int, sig: str) -> bool:
     return hmac.compare_digest(_signature(request_id, expires), sig)
-
-
-def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """Parse a single ``bytes=a-b`` range; None for none/unsupported; ValueError if unsatisfiable."""
-    if not header or not header.startswith("bytes=") or "," in header:
-        return None
-    spec = header[6:].strip()
-    first, _, second = spec.partition("-")
-    try:
-        if first == "":
-            length = int(second)
-            if length <= 0:
-                raise ValueError("empty suffix range")
-            return max(0, size - length), size - 1
-        start = int(first)
-        end = int(second) if second else size - 1
-    except ValueError as exc:
-        raise ValueError(f"bad range {header!r}") from exc
-    if start >= size or end < start:
-        raise ValueError(f"unsatisfiable range {header!r}")
-    return start, min(end, size - 1)

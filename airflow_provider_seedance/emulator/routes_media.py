@@ -6,6 +6,7 @@ from __future__ import annotations
 from starlette.requests import Request  # noqa: TC002 - FastAPI resolves it at run time
 from starlette.responses import Response, StreamingResponse
 
+from airflow_provider_seedance.byte_ranges import plan_range
 from airflow_provider_seedance.emulator import media
 from airflow_provider_seedance.emulator.routes import MEDIA, Handlers
 from airflow_provider_seedance.emulator.state import SUCCEEDED, get_state
@@ -38,26 +39,21 @@ async def get_media(request: Request, request_id: str) -> Response:
         return _xml_error(404, "NoSuchKey", "The specified key does not exist.")
     layout = media.video_layout(job.request_id, job.seed, job.video_size)
     size = layout.size
+    plan = plan_range(request.headers.get("range"), size)
+    if not plan.satisfiable:
+        return Response(status_code=416, headers=plan.headers)
     headers = {
-        "Accept-Ranges": "bytes",
         "Content-Type": media.CONTENT_TYPE,
         "Content-Disposition": f'inline; filename="{request_id}.mp4"',
         "ETag": f'"{request_id}-{job.seed}-{size}"',
         "Cache-Control": "private, max-age=0",
+        **plan.headers,
     }
-    start, end, status = 0, size - 1, 200
-    try:
-        wanted = media.parse_range(request.headers.get("range"), size)
-    except ValueError:
-        return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
-    if wanted is not None:
-        start, end = wanted
-        status = 206
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    headers["Content-Length"] = str(end - start + 1)
     if request.method == "HEAD":
-        return Response(status_code=status, headers=headers)
-    return StreamingResponse(layout.aiter_bytes(start, end), status_code=status, headers=headers)
+        return Response(status_code=plan.status, headers=headers)
+    return StreamingResponse(
+        layout.aiter_bytes(plan.start, plan.end), status_code=plan.status, headers=headers
+    )
 
 
 #: route name -> handler (see :data:`.routes.ROUTES`)

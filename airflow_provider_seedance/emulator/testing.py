@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -38,6 +38,29 @@ PLATFORMS: tuple[str, ...] = tuple(DIALECTS)
 
 class EmulatorError(RuntimeError):
     """The emulator did not start, or a control call failed."""
+
+
+class ConfigChanges(TypedDict, total=False):
+    """The settings :meth:`EmulatorHandle.configure` can change (see ``EmulatorConfig``)."""
+
+    queue_seconds: float | None
+    run_seconds: float | None
+    video_ttl_seconds: float | None
+    video_size_bytes: int | None
+    manual_clock: bool | None
+    render_videos: bool | None
+    fetch_references: bool | None
+
+
+class FaultOptions(TypedDict, total=False):
+    """How an injected fault behaves (the fields of ``emulator.faults.Fault``)."""
+
+    times: int
+    status: int | None
+    retry_after: float | None
+    delay: float | None
+    body: Any
+    error: str | None
 
 
 class EmulatorHandle:
@@ -87,27 +110,9 @@ class EmulatorHandle:
         """Forget jobs, requests and faults; restore the start-up config and clock."""
         self._call("POST", "/reset")
 
-    def configure(
-        self,
-        *,
-        queue_seconds: float | None = None,
-        run_seconds: float | None = None,
-        video_ttl_seconds: float | None = None,
-        video_size_bytes: int | None = None,
-        manual_clock: bool | None = None,
-        render_videos: bool | None = None,
-        fetch_references: bool | None = None,
-    ) -> dict[str, Any]:
-        """Change any subset of the timing/media settings; returns the new config."""
-        changes = {
-            "render_videos": render_videos,
-            "queue_seconds": queue_seconds,
-            "run_seconds": run_seconds,
-            "video_ttl_seconds": video_ttl_seconds,
-            "video_size_bytes": video_size_bytes,
-            "manual_clock": manual_clock,
-            "fetch_references": fetch_references,
-        }
+    def configure(self, **changes: Unpack[ConfigChanges]) -> dict[str, Any]:
+        """Change any subset of the timing/media settings (:class:`ConfigChanges`); returns the new
+        config. A setting passed as None is left as it is."""
         body = {k: v for k, v in changes.items() if v is not None}
         result: dict[str, Any] = self._call("POST", "/config", json=body).json()
         return result
@@ -121,29 +126,10 @@ class EmulatorHandle:
         now: float = self._call("POST", "/clock/advance", json={"seconds": seconds}).json()["now"]
         return now
 
-    def add_fault(
-        self,
-        route: str,
-        kind: str,
-        *,
-        times: int = 1,
-        status: int | None = None,
-        retry_after: float | None = None,
-        delay: float | None = None,
-        body: Any = None,
-        error: str | None = None,
-    ) -> dict[str, Any]:
-        """Inject a fault: ``kind`` is status|delay|drop|truncate|fail_job|never_finish."""
-        payload = {
-            "route": route,
-            "kind": kind,
-            "times": times,
-            "status": status,
-            "retry_after": retry_after,
-            "delay": delay,
-            "body": body,
-            "error": error,
-        }
+    def add_fault(self, route: str, kind: str, **options: Unpack[FaultOptions]) -> dict[str, Any]:
+        """Inject a fault: ``kind`` is status|delay|drop|truncate|fail_job|never_finish; ``options``
+        as in :class:`FaultOptions` (``times`` defaults to 1)."""
+        payload = {"route": route, "kind": kind, **options}
         result: dict[str, Any] = self._call("POST", "/faults", json=payload).json()
         return result
 

@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Required, TypedDict, Unpack
 
 from airflow_provider_seedance.client.errors import (
     SeedanceAmbiguousSubmitError,
@@ -217,6 +217,14 @@ def identity_from_context(context: Mapping[str, Any]) -> TaskIdentity:
     return TaskIdentity(ti.dag_id, ti.run_id, ti.task_id, -1 if map_index is None else int(map_index))
 
 
+class GuardOptions(TypedDict, total=False):
+    """The :class:`LedgerGuard` settings :meth:`LedgerGuard.for_operator` passes on as given."""
+
+    platform: Required[str]
+    wait_for_budget: bool
+    fail_open: bool | None
+
+
 class LedgerGuard:
     """The operator's hook points into the ledger (see ``docs/budgets.md``).
 
@@ -258,12 +266,10 @@ class LedgerGuard:
         cls,
         *,
         seedance_conn_id: str,
-        platform: str,
         ledger_conn_id: str | None = None,
         budgets: Mapping[str, Any] | None = None,
         campaign: str | Sequence[str] | None = None,
-        wait_for_budget: bool = False,
-        fail_open: bool | None = None,
+        **options: Unpack[GuardOptions],
     ) -> LedgerGuard | None:
         """The guard for an operator, or None when nothing turns the ledger on.
 
@@ -279,12 +285,10 @@ class LedgerGuard:
             return None
         return cls(
             seedance_conn_id=seedance_conn_id,
-            platform=platform,
             ledger_conn_id=ledger_conn_id,
             budgets=budgets,
             campaign=campaign,
-            wait_for_budget=wait_for_budget,
-            fail_open=fail_open,
+            **options,
         )
 
     def _settings(self) -> dict[str, Any]:
@@ -326,19 +330,11 @@ class LedgerGuard:
             )
         except SeedanceValidationError as exc:
             raise AirflowFailException(str(exc)) from exc
-        spec = JobSpec(
+        spec = JobSpec.of(
+            request,
             platform=self.platform,
             account=self.seedance_conn_id,
-            estimate_usd=estimate.usd,
-            estimate_basis=estimate.basis,
-            tier=request.tier,
-            resolution=request.resolution,
-            duration=request.duration,
-            aspect_ratio=request.aspect_ratio,
-            seed=request.seed,
-            generate_audio=request.generate_audio,
-            has_video_inputs=request.has_video_inputs,
-            prompt=request.prompt,
+            estimate=estimate,
             campaign=self.campaign,
         )
         ti = context["ti"]

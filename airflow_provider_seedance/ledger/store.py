@@ -30,6 +30,7 @@ created a job and becomes ``unknown``, still held, until reconciliation decides.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -53,6 +54,9 @@ from airflow_provider_seedance.ledger.budgets import Budget, covering, to_micros
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine, RowMapping
+
+    from airflow_provider_seedance.client.models import SeedanceRequest
+    from airflow_provider_seedance.client.pricing import CostEstimate
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +89,16 @@ class TaskIdentity:
     def key(self) -> str:
         return f"{self.dag_id}|{self.run_id}|{self.task_id}|{self.map_index}"
 
+    def columns(self) -> dict[str, Any]:
+        """The entry columns this identity fills (``ti_key`` and one column per field)."""
+        return {"ti_key": self.key, **dataclasses.asdict(self)}
+
+
+#: The :class:`JobSpec` fields a request fills as it holds them.
+_REQUEST_FIELDS = (
+    "tier", "resolution", "duration", "aspect_ratio", "seed", "generate_audio", "has_video_inputs", "prompt"
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class JobSpec:
@@ -97,13 +111,35 @@ class JobSpec:
     tier: str = "standard"
     resolution: str = "720p"
     duration: str = "auto"
-    mode: str = "reference_to_video"
+    mode: str = "reference-to-video"  # a Mode value
     aspect_ratio: str | None = None
     seed: int | None = None
     generate_audio: bool | None = None
     has_video_inputs: bool = False
     prompt: str | None = None
     campaign: tuple[str, ...] = ()
+
+    @classmethod
+    def of(
+        cls,
+        request: SeedanceRequest,
+        *,
+        platform: str,
+        account: str,
+        estimate: CostEstimate,
+        campaign: tuple[str, ...],
+    ) -> JobSpec:
+        """The spec of ``request`` on ``account``: its creative fields as the request holds them."""
+        fields = {name: getattr(request, name) for name in _REQUEST_FIELDS}
+        return cls(
+            platform=platform,
+            account=account,
+            estimate_usd=estimate.usd,
+            estimate_basis=estimate.basis,
+            mode=request.mode.value,
+            campaign=campaign,
+            **fields,
+        )
 
     @property
     def estimate_micros(self) -> int:
@@ -112,6 +148,18 @@ class JobSpec:
     @property
     def prompt_sha256(self) -> str | None:
         return hashlib.sha256(self.prompt.encode()).hexdigest() if self.prompt is not None else None
+
+    def columns(self) -> dict[str, Any]:
+        """The entry columns this spec fills: its fields as they are, but the estimate in
+        micro-dollars, the prompt as its SHA-256 and the campaign tags as one column."""
+        values = dataclasses.asdict(self)
+        del values["estimate_usd"], values["prompt"], values["campaign"]
+        return {
+            **values,
+            "estimate_micros": self.estimate_micros,
+            "prompt_sha256": self.prompt_sha256,
+            "campaign_tags": _campaign_column(self.campaign),
+        }
 
 
 @dataclass(frozen=True)
@@ -484,28 +532,11 @@ class Ledger:
                 checks.append((budget, win.key))
             result = conn.execute(
                 insert(schema.entries).values(
-                    ti_key=identity.key,
+                    **identity.columns(),
+                    **spec.columns(),
                     attempt=attempt,
                     state=RESERVED,
-                    platform=spec.platform,
-                    account=spec.account,
-                    mode=spec.mode,
-                    tier=spec.tier,
-                    resolution=spec.resolution,
-                    duration=spec.duration,
-                    aspect_ratio=spec.aspect_ratio,
-                    seed=spec.seed,
-                    generate_audio=spec.generate_audio,
-                    has_video_inputs=spec.has_video_inputs,
-                    prompt_sha256=spec.prompt_sha256,
-                    estimate_micros=amount,
-                    estimate_basis=spec.estimate_basis,
-                    dag_id=identity.dag_id,
-                    run_id=identity.run_id,
-                    task_id=identity.task_id,
-                    map_index=identity.map_index,
                     try_number=try_number,
-                    campaign_tags=_campaign_column(spec.campaign),
                     reserved_at=now,
                     expires_at=now + self.reservation_ttl,
                     updated_at=now,
@@ -703,24 +734,7 @@ class Ledger:
                 .values(cost_micros=new, cost_basis=cost_basis, usage_tokens=usage_tokens, updated_at=now)
             )
             if result.rowcount == 1 and new != old:
-                for hold in conn.execute(_holds_of(entry_id)).mappings().all():
-                    conn.execute(
-                        update(schema.windows)
-                        .where(
-                            and_(
-                                schema.windows.c.budget == hold["budget"],
-                                schema.windows.c.window == hold["window"],
-                            )
-                        )
-                        .values(spent_micros=schema.windows.c.spent_micros + (new - old), updated_at=now)
-                    )
-                    conn.execute(
-                        update(schema.holds)
-                        .where(
-                            and_(schema.holds.c.entry_id == entry_id, schema.holds.c.budget == hold["budget"])
-                        )
-                        .values(spent_micros=new)
-                    )
+                _charge_holds(conn, entry_id, now, spent=new, window_delta=new - old, release=False)
             return self._get(conn, entry_id)
 
     def link(self, entry_id: int, request_id: str, note: str) -> Entry:
@@ -827,32 +841,40 @@ class Ledger:
         if result.rowcount != 1:
             raise LedgerError(f"ledger entry {entry.id} changed concurrently; not moved to {to_state}")
         if spent is not None:
-            for hold in conn.execute(_holds_of(entry.id)).mappings().all():
-                conn.execute(
-                    update(schema.windows)
-                    .where(
-                        and_(
-                            schema.windows.c.budget == hold["budget"],
-                            schema.windows.c.window == hold["window"],
-                        )
-                    )
-                    .values(
-                        reserved_micros=schema.windows.c.reserved_micros - hold["reserved_micros"],
-                        spent_micros=schema.windows.c.spent_micros + spent,
-                        updated_at=now,
-                    )
-                )
-                conn.execute(
-                    update(schema.holds)
-                    .where(and_(schema.holds.c.entry_id == entry.id, schema.holds.c.budget == hold["budget"]))
-                    .values(reserved_micros=0, spent_micros=spent)
-                )
+            _charge_holds(conn, entry.id, now, spent=spent, window_delta=spent, release=True)
         return self._get(conn, entry.id)
 
 
 def _holds_of(entry_id: int) -> Any:
     """An entry's holds in budget-name order: every transaction locks window rows in that order."""
     return select(schema.holds).where(schema.holds.c.entry_id == entry_id).order_by(schema.holds.c.budget)
+
+
+def _charge_holds(
+    conn: Connection, entry_id: int, now: datetime, *, spent: int, window_delta: int, release: bool
+) -> None:
+    """Set each of an entry's holds to ``spent`` and add ``window_delta`` to its window's spend.
+
+    ``release`` also returns the hold's reservation to the window (a job that ended: its
+    estimate stops counting, its cost starts). Windows are updated in budget-name order.
+    """
+    w = schema.windows.c
+    for hold in conn.execute(_holds_of(entry_id)).mappings().all():
+        window_values: dict[str, Any] = {"spent_micros": w.spent_micros + window_delta, "updated_at": now}
+        hold_values: dict[str, Any] = {"spent_micros": spent}
+        if release:
+            window_values["reserved_micros"] = w.reserved_micros - hold["reserved_micros"]
+            hold_values["reserved_micros"] = 0
+        conn.execute(
+            update(schema.windows)
+            .where(and_(w.budget == hold["budget"], w.window == hold["window"]))
+            .values(**window_values)
+        )
+        conn.execute(
+            update(schema.holds)
+            .where(and_(schema.holds.c.entry_id == entry_id, schema.holds.c.budget == hold["budget"]))
+            .values(**hold_values)
+        )
 
 
 def _is_deadlock(exc: SQLAlchemyError) -> bool:

@@ -705,9 +705,9 @@ class _SeedanceGenerationOperator(BaseOperator):
     def _push_job(self, context: Context, ref: JobRef) -> None:
         ti = context["ti"]
         ti.xcom_push(key=XCOM_JOB_KEY, value=ref.to_dict())
-        url = self.hook.job_url(ref)
-        if url:
-            ti.xcom_push(key=XCOM_JOB_URL_KEY, value=url)
+        # Pushed even when empty (no job page, a custom base URL): Airflow reads the link when the
+        # task defers or ends, and a missing key is an error line in every task log.
+        ti.xcom_push(key=XCOM_JOB_URL_KEY, value=self.hook.job_url(ref) or "")
 
     # -- waiting -------------------------------------------------------------------------
     def _wait_sync(self, ref: JobRef, end_time: float) -> JobEvent:

@@ -14,7 +14,7 @@
 
 Each task pushes a small ``seedance_review`` XCom that the review view (:mod:`.plugin`) reads.
 
-.. seealso:: docs/review.md
+.. seealso:: The *Take review* guide in the provider's documentation.
 """
 
 from __future__ import annotations

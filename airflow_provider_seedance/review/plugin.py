@@ -38,6 +38,7 @@ from urllib.parse import quote, urlencode
 from airflow.plugins_manager import AirflowPlugin
 from starlette.requests import Request  # noqa: TC002 - FastAPI resolves the handlers' annotations
 
+from airflow_provider_seedance.byte_ranges import plan_range
 from airflow_provider_seedance.review.links import PLUGIN_PREFIX as PREFIX
 
 if TYPE_CHECKING:
@@ -108,28 +109,6 @@ def run_review(dag_id: str, run_id: str, client: storage.Client | None = None) -
         "published": dict(published) if published else None,
         "allowed": allowed,
     }
-
-
-def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """A single ``bytes=a-b`` / ``bytes=a-`` / ``bytes=-n`` range, or None.
-
-    Raises ValueError when unsatisfiable (answered 416)."""
-    if not header or not header.startswith("bytes=") or "," in header:
-        return None
-    first, _, second = header[6:].strip().partition("-")
-    try:
-        if first == "":
-            length = int(second)
-            if length <= 0:
-                raise ValueError
-            return max(0, size - length), size - 1
-        start = int(first)
-        end = int(second) if second else size - 1
-    except ValueError as exc:
-        raise ValueError(f"bad range {header!r}") from exc
-    if start >= size or end < start:
-        raise ValueError(f"unsatisfiable range {header!r}")
-    return start, min(end, size - 1)
 
 
 def _iter_object(
@@ -279,27 +258,19 @@ def create_app() -> FastAPI:
     @app.api_route("/runs/{dag_id}/{run_id}/object", methods=["GET", "HEAD"], dependencies=can_read_runs)
     def get_object(request: Request, dag_id: str, run_id: str, uri: str = Query(...)) -> Response:
         _, info = allowed_object(dag_id, run_id, uri)
-        size = info.size
+        plan = plan_range(request.headers.get("range"), info.size)
+        if not plan.satisfiable:
+            return Response(status_code=416, headers=plan.headers)
         headers = {
-            "Accept-Ranges": "bytes",
             "Content-Type": info.content_type or "application/octet-stream",
             "Cache-Control": "private, max-age=300",
             "ETag": f'"{info.generation}"',
+            **plan.headers,
         }
-        try:
-            wanted = parse_range(request.headers.get("range"), size)
-        except ValueError:
-            return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
-        start, end, status = 0, size - 1, 200
-        if wanted is not None:
-            start, end = wanted
-            status = 206
-            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-        headers["Content-Length"] = str(max(0, end - start + 1))
-        if request.method == "HEAD" or size == 0:
-            return Response(status_code=status, headers=headers)
-        body = _iter_object(_client(), uri, info.generation, start, end)
-        return StreamingResponse(body, status_code=status, headers=headers)
+        if request.method == "HEAD" or info.size == 0:
+            return Response(status_code=plan.status, headers=headers)
+        body = _iter_object(_client(), uri, info.generation, plan.start, plan.end)
+        return StreamingResponse(body, status_code=plan.status, headers=headers)
 
     return app
 

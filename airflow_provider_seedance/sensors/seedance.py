@@ -46,6 +46,10 @@ class SeedanceJobSensor(BaseSensorOperator):
     :param tier: The job's tier (fal.ai status URLs do not depend on it, other platforms may).
     :param seedance_conn_id: The Seedance connection.
     :param deferrable: Wait in the triggerer; defaults to ``[operators] default_deferrable``.
+    :param poke_interval: Seconds between status checks (default 15): the poke interval when
+        waiting in a worker, the trigger's poll interval when deferred.
+    :param timeout: Seconds to wait for the job to end (default 3600); past it the sensor fails.
+        It never cancels the job: the sensor does not own it.
     """
 
     template_fields: Sequence[str] = ("request_id", "tier", "seedance_conn_id")

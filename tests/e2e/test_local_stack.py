@@ -76,6 +76,15 @@ def test_marketing_daily_renders_defers_and_archives_every_channel(local_stack: 
         text = trigger_log.read_text(errors="replace")
         assert "SeedanceJobTrigger" in text
         assert "Trigger fired event" in text
+    # The provider's job-link XCom is there at defer and finalize (the emulator has no job page:
+    # an empty link), so no task log carries Airflow's "XCom not found" error for it.
+    worker_output = (local_stack.log_dir / "scheduler.log").read_text(errors="replace").splitlines()
+    for path, lines in [("scheduler.log", worker_output)] + [
+        (str(task_log), task_log.read_text(errors="replace").splitlines())
+        for task_log in logs.glob("task_id=render/**/attempt=*.log")
+    ]:
+        missing = [line for line in lines if "XCom not found" in line and run_id in line]
+        assert not missing, (path, missing[:1])
 
 
 def test_killed_worker_retry_reconnects_to_the_submitted_job(local_stack: Stack) -> None:

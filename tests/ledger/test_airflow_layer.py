@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider_seedance.client.models import JobRef, ReferenceToVideoRequest
+from airflow_provider_seedance.client.models import JobRef, ReferenceToVideoRequest, TextToVideoRequest
 from airflow_provider_seedance.client.pricing import estimate_cost
 from airflow_provider_seedance.ledger.airflow import (
     BudgetWindowWait,
@@ -200,3 +200,18 @@ def test_a_standard_postgres_connection_names_the_ledger(
     assert ledger.reservation_ttl.total_seconds() == 60
     assert ledger.migrate() == 1
     ledger.dispose()
+
+
+def test_the_entry_records_the_request_as_submitted(fal_conn: str, ledger_conn: str) -> None:
+    """Every creative field of the request reaches its entry, the mode too (not a default)."""
+    request = TextToVideoRequest(prompt="a kite", duration=5, resolution="480p", seed=7, aspect_ratio="9:16")
+    guard = LedgerGuard(seedance_conn_id=fal_conn, platform="fal", ledger_conn_id=ledger_conn)
+    entry = guard.reserve(context(), request, estimate_cost(request))
+    assert entry is not None
+    assert (entry.mode, entry.tier, entry.resolution, entry.duration) == (
+        "text-to-video",
+        "standard",
+        "480p",
+        "5",
+    )
+    assert (entry.seed, entry.aspect_ratio, entry.has_video_inputs) == (7, "9:16", False)

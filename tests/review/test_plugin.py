@@ -6,10 +6,8 @@ import subprocess
 import sys
 from importlib.metadata import entry_points
 
-import pytest
-
 from airflow_provider_seedance.get_provider_info import get_provider_info
-from airflow_provider_seedance.review.plugin import SeedanceReviewPlugin, parse_range, render_page
+from airflow_provider_seedance.review.plugin import SeedanceReviewPlugin, render_page
 
 
 def test_installed_as_an_airflow_plugin_entry_point() -> None:
@@ -38,25 +36,6 @@ def test_importing_the_plugin_and_links_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
-
-
-@pytest.mark.parametrize(
-    ("header", "expected"),
-    [
-        (None, None),
-        ("bytes=0-", (0, 99)),
-        ("bytes=10-19", (10, 19)),
-        ("bytes=-5", (95, 99)),
-        ("bytes=90-500", (90, 99)),
-    ],
-)
-def test_ranges(header: str | None, expected: tuple[int, int] | None) -> None:
-    assert parse_range(header, 100) == expected
-
-
-def test_unsatisfiable_range() -> None:
-    with pytest.raises(ValueError, match="unsatisfiable"):
-        parse_range("bytes=100-", 100)
 
 
 def test_page_escapes_what_it_shows_and_marks_the_published_take() -> None:

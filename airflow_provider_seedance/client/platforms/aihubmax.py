@@ -22,7 +22,6 @@ the seed used are not reported. Error bodies are ``{"error": {"code", "message",
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_seedance.client.models import (
@@ -34,8 +33,11 @@ from airflow_provider_seedance.client.models import (
     SeedanceRequest,
 )
 from airflow_provider_seedance.client.platforms.http import HttpRequest, HttpResponse
-from airflow_provider_seedance.client.platforms.json_fields import message_with_param, nonempty_str
-from airflow_provider_seedance.client.platforms.task import TaskDialect
+from airflow_provider_seedance.client.platforms.json_fields import (
+    nonempty_str,
+    openai_error,
+)
+from airflow_provider_seedance.client.platforms.task import TaskDialect, task_states
 
 if TYPE_CHECKING:
     from airflow_provider_seedance.client.platforms.base import Catalog
@@ -74,17 +76,8 @@ class AIHubMaxDialect(TaskDialect):
     auto_aspect_ratio: ClassVar[str] = "adaptive"
     integer_duration: ClassVar[bool] = True
     task_path: ClassVar[str] = TASKS_PATH
-    states: ClassVar[Mapping[str, JobState]] = {
-        "pending": JobState.QUEUED,
-        "processing": JobState.RUNNING,
-        "completed": JobState.SUCCEEDED,
-        "failed": JobState.FAILED,
-        # not in the seed's enum, but EvoLink callbacks fire on it: accept rather than fail the wait
-        "cancelled": JobState.CANCELLED,
-        "canceled": JobState.CANCELLED,
-    }
-    # the documented names, without the cancel ones
-    expected_states: ClassVar[str] = "pending, processing, completed or failed"
+    # The seed's enum has no cancel names; EvoLink's callbacks fire on them (accepted, not named).
+    states, expected_states = task_states("pending", "processing", "completed", "failed")
     job_list: ClassVar[str] = "the AIHubMax task list"
     probe_id: ClassVar[str] = "task-unified-0-00000000"
     request_id_shape: ClassVar[str] = "a task id like task-unified-1757165031-uyujaw3d"
@@ -159,15 +152,10 @@ class AIHubMaxDialect(TaskDialect):
     # -- errors --------------------------------------------------------------------------
     def error_details(self, response: HttpResponse) -> tuple[str | None, str | None]:
         """``{"error": {"code", "message", "type", "param"}}``; a string ``code`` beats ``type``."""
-        data = response.json_or_none()
-        if not isinstance(data, dict):
-            return None, None
-        error = data.get("error")
-        if isinstance(error, str) and error:
-            return error, None
-        if not isinstance(error, dict):
-            return nonempty_str(data.get("message")), None
-        return message_with_param(error), nonempty_str(error.get("code")) or nonempty_str(error.get("type"))
+        message, error = openai_error(response.json_or_none(), top_level_message=True)
+        if error is None:
+            return message, None
+        return message, nonempty_str(error.get("code")) or nonempty_str(error.get("type"))
 
 
 def _task_error(error: object) -> tuple[str | None, str | None]:

@@ -50,9 +50,9 @@ from airflow_provider_seedance.client.models import (
 )
 from airflow_provider_seedance.client.platforms.base import Catalog, every_mode
 from airflow_provider_seedance.client.platforms.http import HttpRequest, HttpResponse, Operation
-from airflow_provider_seedance.client.platforms.json_fields import message_with_param
+from airflow_provider_seedance.client.platforms.json_fields import openai_error
 from airflow_provider_seedance.client.platforms.prompt_refs import ReferenceStyle
-from airflow_provider_seedance.client.platforms.task import TaskDialect
+from airflow_provider_seedance.client.platforms.task import TaskDialect, task_states
 
 TASKS_PATH = "/api/v3/contents/generations/tasks"
 #: Our media inputs -> Ark's content item type and role (one family per mode, never mixed).
@@ -83,16 +83,9 @@ class ArkDialect(TaskDialect):
     auto_aspect_ratio: ClassVar[str] = "adaptive"
     integer_duration: ClassVar[bool] = True
     task_path: ClassVar[str] = TASKS_PATH
-    states: ClassVar[Mapping[str, JobState]] = {
-        "queued": JobState.QUEUED,
-        "running": JobState.RUNNING,
-        "succeeded": JobState.SUCCEEDED,
-        "failed": JobState.FAILED,
-        "expired": JobState.EXPIRED,
-        "cancelled": JobState.CANCELLED,
-        "canceled": JobState.CANCELLED,
-    }
-    expected_states: ClassVar[str] = "queued, running, succeeded, failed, expired or cancelled"
+    states, expected_states = task_states(
+        "queued", "running", "succeeded", "failed", expired=JobState.EXPIRED, cancelled=JobState.CANCELLED
+    )
     job_list: ClassVar[str] = "the account's task list"
     request_id_shape: ClassVar[str] = "a task id like cgt-20260405024433-sbj8r"
     #: The SDKs' ``BASE_URL`` is ``https://ark.<region>.../api/v3``; the dialect adds ``/api/v3``.
@@ -164,37 +157,29 @@ class ArkDialect(TaskDialect):
     # -- errors --------------------------------------------------------------------------
     def error_details(self, response: HttpResponse) -> tuple[str | None, str | None]:
         """``{"error": {"code", "message", "param", "type"}}``; ``code`` is the error type."""
-        data = response.json_or_none()
-        if not isinstance(data, dict):
-            return None, None
-        error = data.get("error")
-        if isinstance(error, str) and error:
-            return error, None
-        if not isinstance(error, dict):
-            return None, None
-        code = error.get("code") or error.get("type")
-        return message_with_param(error), str(code) if code else None
+        message, error = openai_error(response.json_or_none())
+        code = error.get("code") or error.get("type") if error is not None else None
+        return message, str(code) if code else None
+
+
+def _model_ids(family: str) -> Mapping[str, str]:
+    """The Seedance 2.0 model ids by tier: both regions publish ``<family>-seedance-2-0[-fast]-260128``."""
+    return {"standard": f"{family}-seedance-2-0-260128", "fast": f"{family}-seedance-2-0-fast-260128"}
 
 
 class BytePlusArkDialect(ArkDialect):
-    """BytePlus ModelArk (international, ``ap-southeast``)."""
+    """BytePlus ModelArk (international, ``ap-southeast``): the ``dreamina`` model family."""
 
     name: ClassVar[str] = "byteplus"
     label: ClassVar[str] = "BytePlus ModelArk"
     default_base_url: ClassVar[str] = "https://ark.ap-southeast.bytepluses.com"
-    models: ClassVar[Mapping[str, str]] = {
-        "standard": "dreamina-seedance-2-0-260128",
-        "fast": "dreamina-seedance-2-0-fast-260128",
-    }
+    models: ClassVar[Mapping[str, str]] = _model_ids("dreamina")
 
 
 class VolcengineArkDialect(ArkDialect):
-    """Volcengine Ark (China, ``cn-beijing``)."""
+    """Volcengine Ark (China, ``cn-beijing``): the ``doubao`` model family."""
 
     name: ClassVar[str] = "volcengine"
     label: ClassVar[str] = "Volcengine Ark"
     default_base_url: ClassVar[str] = "https://ark.cn-beijing.volces.com"
-    models: ClassVar[Mapping[str, str]] = {
-        "standard": "doubao-seedance-2-0-260128",
-        "fast": "doubao-seedance-2-0-fast-260128",
-    }
+    models: ClassVar[Mapping[str, str]] = _model_ids("doubao")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["first_text", "message_with_param", "nonempty_str"]
+__all__ = ["first_text", "message_with_param", "nonempty_str", "openai_error"]
 
 
 def nonempty_str(value: object) -> str | None:
@@ -27,3 +27,21 @@ def message_with_param(error: Mapping[str, Any]) -> str | None:
     detail = nonempty_str(error.get("message"))
     param = nonempty_str(error.get("param"))
     return f"{detail} (param: {param})" if detail is not None and param is not None else detail
+
+
+def openai_error(
+    data: object, *, top_level_message: bool = False
+) -> tuple[str | None, Mapping[str, Any] | None]:
+    """The message and the ``error`` object of an OpenAI-style error body ``{"error": {...}}``.
+
+    A string ``error`` is the message itself (no object). Without an ``error`` object the message
+    is the body's own ``message`` where ``top_level_message`` (AIHubMax), else None.
+    """
+    if not isinstance(data, dict):
+        return None, None
+    error = data.get("error")
+    if isinstance(error, str) and error:
+        return error, None
+    if not isinstance(error, dict):
+        return (nonempty_str(data.get("message")) if top_level_message else None), None
+    return message_with_param(error), error

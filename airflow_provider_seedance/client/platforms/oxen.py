@@ -20,7 +20,6 @@ documented at 480p/720p. The file size is not reported.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from airflow_provider_seedance.client.errors import SeedanceProtocolError
@@ -36,7 +35,7 @@ from airflow_provider_seedance.client.models import (
 from airflow_provider_seedance.client.platforms.base import Catalog, every_mode
 from airflow_provider_seedance.client.platforms.http import HttpRequest, HttpResponse, Operation
 from airflow_provider_seedance.client.platforms.json_fields import first_text
-from airflow_provider_seedance.client.platforms.task import TaskDialect
+from airflow_provider_seedance.client.platforms.task import TaskDialect, task_states
 
 #: (mode, tier) -> model id, from Oxen's model reference pages (docs/platforms.md).
 MODELS: dict[tuple[Mode, str], str] = {
@@ -63,15 +62,9 @@ class OxenDialect(TaskDialect):
     default_base_url: ClassVar[str] = "https://hub.oxen.ai"
     catalog: ClassVar[Catalog] = every_mode({"standard": RESOLUTIONS, "fast": ("480p", "720p")})
     task_path: ClassVar[str] = QUEUE_PATH
-    states: ClassVar[Mapping[str, JobState]] = {
-        "queued": JobState.QUEUED,
-        "processing": JobState.RUNNING,
-        "succeeded": JobState.SUCCEEDED,
-        "failed": JobState.FAILED,
-        "cancelled": JobState.CANCELLED,
-        "canceled": JobState.CANCELLED,
-    }
-    expected_states: ClassVar[str] = "queued, processing, succeeded, failed or cancelled"
+    states, expected_states = task_states(
+        "queued", "processing", "succeeded", "failed", cancelled=JobState.CANCELLED
+    )
     noun: ClassVar[str] = "generation"
     job_list: ClassVar[str] = "the Oxen.ai queue"
     probe_id: ClassVar[str] = "00000000-0000-0000-0000-000000000000"

@@ -25,7 +25,32 @@ from airflow_provider_seedance.client.models import (
 from airflow_provider_seedance.client.platforms.base import Dialect
 from airflow_provider_seedance.client.platforms.http import HttpRequest, HttpResponse, Operation
 
-__all__ = ["TaskDialect"]
+__all__ = ["TaskDialect", "task_states"]
+
+#: Both spellings of a cancelled task: the platforms (and EvoLink's callbacks) use either.
+_CANCELLED_NAMES = ("cancelled", "canceled")
+
+
+def task_states(
+    queued: str, running: str, succeeded: str, failed: str, /, **others: JobState
+) -> tuple[Mapping[str, JobState], str]:
+    """A task API's status names and the states they mean, plus the documented names for messages.
+
+    The names for queued, running, succeeded and failed, in that order, come first (every task
+    API has the four); ``others`` adds the rest by name (``expired=JobState.EXPIRED``).
+    Both spellings of a cancelled task are accepted on every platform, documented or not, so a
+    wait never fails on one; they are named in the message only where ``others`` names them.
+    """
+    documented = {
+        queued: JobState.QUEUED,
+        running: JobState.RUNNING,
+        succeeded: JobState.SUCCEEDED,
+        failed: JobState.FAILED,
+        **others,
+    }
+    names = list(documented)
+    expected = f"{', '.join(names[:-1])} or {names[-1]}"
+    return {**documented, **dict.fromkeys(_CANCELLED_NAMES, JobState.CANCELLED)}, expected
 
 
 class TaskDialect(Dialect):

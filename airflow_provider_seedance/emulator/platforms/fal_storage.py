@@ -30,9 +30,9 @@ from urllib.parse import quote
 from starlette.requests import Request  # noqa: TC002 - FastAPI resolves it at run time
 from starlette.responses import JSONResponse, Response
 
+from airflow_provider_seedance.byte_ranges import plan_range
 from airflow_provider_seedance.emulator.auth import require_auth
 from airflow_provider_seedance.emulator.incoming import root_url
-from airflow_provider_seedance.emulator.media import parse_range
 from airflow_provider_seedance.emulator.responses import error_response, json_response
 from airflow_provider_seedance.emulator.state import EmulatorState, get_state
 
@@ -193,26 +193,18 @@ async def serve_file(request: Request, file_id: str, name: str) -> Response:
     stored = store_of(state).live_file(file_id, state.clock.wall())
     if stored is None or stored.name != name:
         return error_response("fal", 404, "File not found")
-    size = len(stored.data)
+    plan = plan_range(request.headers.get("range"), len(stored.data))
+    if not plan.satisfiable:
+        return Response(status_code=416, headers=plan.headers)
     headers = {
-        "Accept-Ranges": "bytes",
         "Content-Type": stored.content_type,
         "ETag": f'"{file_id}"',
         "Cache-Control": "public, max-age=31536000, immutable",
+        **plan.headers,
     }
-    try:
-        wanted = parse_range(request.headers.get("range"), size)
-    except ValueError:
-        return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
-    start, end, status = 0, size - 1, 200
-    if wanted is not None:
-        start, end = wanted
-        status = 206
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    headers["Content-Length"] = str(max(0, end - start + 1))
     if request.method == "HEAD":
-        return Response(status_code=status, headers=headers)
-    return Response(stored.data[start : end + 1], status_code=status, headers=headers)
+        return Response(status_code=plan.status, headers=headers)
+    return Response(stored.data[plan.start : plan.end + 1], status_code=plan.status, headers=headers)
 
 
 #: route name -> handler (see :data:`.routes.ROUTES`)
