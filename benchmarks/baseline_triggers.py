@@ -4,6 +4,9 @@ They wait for the same Seedance job with the same sans-I/O dialect and :class:`P
 :class:`~airflow_provider_seedance.triggers.seedance.SeedanceJobTrigger`, so the only thing that
 differs from ours is how the HTTP call is made:
 
+* :class:`PerTriggerClientTrigger` (``today``): the provider's trigger of version 0.1: the
+  connection read once per trigger, its own ``AsyncSeedanceClient`` (httpx's default 5 s
+  keep-alive, shorter than the poll, so about one handshake per poll), a fixed interval.
 * :class:`ClientPerPollTrigger`: a new ``httpx.AsyncClient`` for every poll, verifying with the
   system CA bundle (``ssl.create_default_context()``, loaded per client) (the HTTP provider's
   ``HttpSensorTrigger`` opens a new ``aiohttp.ClientSession`` per iteration; dbt Cloud likewise).
@@ -31,7 +34,12 @@ from airflow_provider_seedance.client.models import JobRef, JobStatus
 from airflow_provider_seedance.client.platforms import get_dialect
 from airflow_provider_seedance.client.platforms.base import HttpResponse
 from airflow_provider_seedance.client.polling import Poller, wait_async
-from airflow_provider_seedance.client.transport import USER_AGENT, SeedanceClient, build_timeout
+from airflow_provider_seedance.client.transport import (
+    USER_AGENT,
+    AsyncSeedanceClient,
+    SeedanceClient,
+    build_timeout,
+)
 from airflow_provider_seedance.hooks.seedance import SeedanceConnectionConfig, SeedanceHook
 
 
@@ -78,6 +86,24 @@ class _BaselineTrigger(BaseTrigger):
         finally:
             await self._teardown()
         yield TriggerEvent(event.to_payload())
+
+
+class PerTriggerClientTrigger(_BaselineTrigger):
+    """Version 0.1's ``SeedanceJobTrigger._wait``: one ``AsyncSeedanceClient`` per trigger run."""
+
+    client: AsyncSeedanceClient | None = None
+
+    async def _setup(self) -> None:
+        hook = SeedanceHook()
+        self.client = AsyncSeedanceClient(**hook._client_kwargs(await hook.aget_config()))
+
+    async def _status(self, ref: JobRef) -> JobStatus:
+        assert self.client is not None
+        return await self.client.status(ref)
+
+    async def _teardown(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
 
 
 class ClientPerPollTrigger(_BaselineTrigger):
@@ -144,6 +170,7 @@ class ToThreadTrigger(_BaselineTrigger):
 
 
 BASELINES: dict[str, type[_BaselineTrigger]] = {
+    "today": PerTriggerClientTrigger,
     "client-per-poll": ClientPerPollTrigger,
     "blocking": BlockingTrigger,
     "to-thread": ToThreadTrigger,

@@ -12,10 +12,14 @@ the server accepted and the most open at once, status calls per job.
 
 Variants:
 
-* ``ours``: :class:`SeedanceJobTrigger` with the issue-13 integration applied locally (the
-  patched ``_wait`` below is the exact change proposed for triggers/seedance.py and
-  hooks/seedance.py): the loop's shared pooled client and :data:`SCALE_SCHEDULE`;
-* ``today``: :class:`SeedanceJobTrigger` as committed (its own client per trigger, fixed interval);
+* ``ours``: the production :class:`SeedanceJobTrigger` (its ``run()``, ``_wait`` and the hook's
+  pooled ``async_client``) with the kwargs the operator defers with (``submitted_at``: the
+  jobs' start), rebuilt from its serialized kwargs, the connection read from
+  ``AIRFLOW_CONN_SEEDANCE_DEFAULT`` as Airflow would;
+* ``ours+typical``: the same trigger, also given ``expected_seconds`` (the minimal duration of
+  its kind, 20 s here);
+* ``today``: the trigger of 0.1 (:class:`~benchmarks.baseline_triggers.PerTriggerClientTrigger`):
+  its own ``AsyncSeedanceClient`` per trigger, a fixed interval;
 * ``client-per-poll``: a new ``httpx.AsyncClient`` per poll, verifying with the system CA bundle;
 * ``fal-client``: a ``fal_client.AsyncClient`` per job polling its handle's ``status()``.
 """
@@ -32,7 +36,6 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,48 +53,6 @@ FINISH_RANGE = (20.0, 80.0)
 
 
 # -- variants ----------------------------------------------------------------------------------
-
-
-def _ours_class() -> type:
-    from airflow_provider_seedance.client.events import JobEvent
-    from airflow_provider_seedance.client.models import JobRef
-    from airflow_provider_seedance.client.polling import SCALE_SCHEDULE, Poller, wait_async
-    from airflow_provider_seedance.client.pool import cached_config, pooled_async_client
-    from airflow_provider_seedance.hooks.seedance import SeedanceHook
-    from airflow_provider_seedance.triggers.seedance import SeedanceJobTrigger
-
-    class PooledHook(SeedanceHook):
-        @asynccontextmanager
-        async def async_client(self) -> AsyncIterator[Any]:  # type: ignore[override]
-            # the proposed hooks/seedance.py SeedanceHook.async_client body
-            config = await cached_config(self.seedance_conn_id, self.aget_config)
-            async with pooled_async_client(**self._client_kwargs(config)) as client:
-                yield client
-
-    class PooledTrigger(SeedanceJobTrigger):
-        #: ``ours+typical``: the submit time and the kind's minimal duration (proposed trigger kwargs)
-        submitted_at: float | None = None
-        minimal_seconds: float | None = None
-
-        def _hook(self) -> SeedanceHook:
-            return PooledHook(seedance_conn_id=self.seedance_conn_id)
-
-        async def _wait(self, ref: JobRef) -> JobEvent:
-            # the proposed triggers/seedance.py _wait: the same, plus **SCALE_SCHEDULE
-            poller = Poller(
-                ref=ref,
-                end_time=self.end_time,
-                poll_interval=self.poll_interval,
-                max_consecutive_errors=self.max_consecutive_errors,
-                log=self.log,
-                started_at=self.submitted_at,
-                expected_seconds=self.minimal_seconds,
-                **SCALE_SCHEDULE,
-            )
-            async with self._hook().async_client() as client:
-                return await wait_async(poller, client.status)
-
-    return PooledTrigger
 
 
 class _FalClientTrigger:
@@ -134,14 +95,22 @@ def _make_trigger(
     minimal_seconds: float | None = None,
 ) -> Any:
     if variant in (OURS, OURS_TYPICAL):
-        trigger = _ours_class()(job=job, end_time=end_time, poll_interval=poll_interval)
-        if variant == OURS_TYPICAL:
-            trigger.submitted_at, trigger.minimal_seconds = submitted_at, minimal_seconds
-        return trigger
-    if variant == TODAY:
         from airflow_provider_seedance.triggers.seedance import SeedanceJobTrigger
 
-        return SeedanceJobTrigger(job=job, end_time=end_time, poll_interval=poll_interval)
+        # The production trigger, built from the kwargs the operator defers with (round-tripped
+        # through serialize(), as the triggerer rebuilds it); its connection comes from the
+        # environment (AIRFLOW_CONN_SEEDANCE_DEFAULT), as Airflow resolves it.
+        # ``ours`` gets what the operator passes (its submit time); ``ours+typical`` also the
+        # minimal duration of the job's kind.
+        trigger = SeedanceJobTrigger(
+            job=job,
+            end_time=end_time,
+            poll_interval=poll_interval,
+            submitted_at=submitted_at,
+            expected_seconds=minimal_seconds if variant == OURS_TYPICAL else None,
+        )
+        _, kwargs = trigger.serialize()
+        return SeedanceJobTrigger(**kwargs)
     if variant == "fal-client":
         return _FalClientTrigger(job=job, end_time=end_time, poll_interval=poll_interval)
     from benchmarks.baseline_triggers import BASELINES
@@ -244,7 +213,7 @@ def worker(argv: list[str]) -> None:
         )
         triggers.append((trigger, finish))
     stats_url = args.server.rstrip("/") + "/_stats"
-    httpx.post(stats_url).raise_for_status()
+    server_cpu_before = httpx.post(stats_url).raise_for_status().json()["cpu_s"]
     time.sleep(max(0.0, t0 - time.time()))
     reset_peak_rss()
     cpu_before, started = cpu_seconds(), time.monotonic()
@@ -273,6 +242,8 @@ def worker(argv: list[str]) -> None:
         connections=stats["connections"],
         sockets_max=stats["open_max"],
         peak_rss_mb=round(peak_rss_kb() / 1024, 1),
+        # the fake server runs in its own process: its share of a core over the same wall time
+        server_cores=round((stats["cpu_s"] - server_cpu_before) / wall, 3),
     )
     print(json.dumps(report))
 
@@ -384,6 +355,8 @@ def run(
     cases: list[tuple[str, int]] = []
     for n in sizes:
         wanted = [OURS, TODAY] + (["client-per-poll", "fal-client"] if n == baselines_at else [])
+        if not quick and n in (sizes[0], sizes[-1]):
+            wanted.insert(1, OURS_TYPICAL)
         cases += [(v, n) for v in wanted if variants is None or v in variants]
     result = BenchResult(
         name="triggers",
@@ -408,17 +381,19 @@ def run(
             reports[f"{variant}@{n}"] = report
     result.raw = reports
     for n in sizes:
-        ours = reports.get(f"{OURS}@{n}")
-        if ours is None:
-            continue
-        for baseline in [TODAY, "client-per-poll", "fal-client"]:
-            other = reports.get(f"{baseline}@{n}")
-            if other is None:
+        for variant, case in [(OURS, f"{n} triggers"), (OURS_TYPICAL, f"{n} triggers, ours+typical")]:
+            ours = reports.get(f"{variant}@{n}")
+            if ours is None:
                 continue
-            for key, label, unit in _METRICS:
-                result.rows.append(
-                    Row(f"{n} triggers", label, unit, ours.get(key), other.get(key), "lower", baseline)
-                )
+            baselines = [TODAY, "client-per-poll", "fal-client"] if variant == OURS else [TODAY]
+            for baseline in baselines:
+                other = reports.get(f"{baseline}@{n}")
+                if other is None:
+                    continue
+                for key, label, unit in _METRICS:
+                    result.rows.append(
+                        Row(case, label, unit, ours.get(key), other.get(key), "lower", baseline)
+                    )
     for key, report in reports.items():
         if report["unfinished"] or report.get("task_errors"):
             result.notes.append(

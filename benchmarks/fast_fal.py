@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import time
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,8 @@ class Stats:
             "connections": cls.connections,
             "open_now": cls.open_now,
             "open_max": cls.open_max,
+            # this server's own CPU (user + system s): shows whether it, not the client, is the bottleneck
+            "cpu_s": round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]), 3),
         }
 
     @classmethod

@@ -304,8 +304,7 @@ class SeedanceHook(BaseHook):
         """The connection's configuration, read without blocking the event loop."""
         if "config" in self.__dict__:
             return self.__dict__["config"]
-        conn = await self.aget_connection(self.seedance_conn_id)
-        config = self.config_from_connection(conn)
+        config = await self._read_config()
         self.__dict__["config"] = config
         return config
 
@@ -337,6 +336,37 @@ class SeedanceHook(BaseHook):
         if "client" in self.__dict__:
             self.__dict__.pop("client").close()
 
+    def _config_key(self) -> tuple[str, float | None]:
+        """What a connection read depends on: the connection id and the hook's timeout override."""
+        return (self.seedance_conn_id, self.timeout)
+
+    async def _read_config(self) -> SeedanceConnectionConfig:
+        return self.config_from_connection(await self.aget_connection(self.seedance_conn_id))
+
+    async def aget_shared_config(self) -> SeedanceConnectionConfig:
+        """The connection's configuration, one read shared by the running loop's hooks for a while.
+
+        A triggerer starting 10,000 triggers of one connection reads it once, not 10,000 times
+        (``airflow_provider_seedance.client.pool.cached_config``, a 30 s single-flight cache):
+        a rotated key or an edited connection is picked up by the runs that start after that,
+        and at once after :meth:`forget_shared_config` (a poll refused with 401/403).
+        """
+        if "config" in self.__dict__:  # read (or set) on this hook already
+            return self.__dict__["config"]
+        from airflow_provider_seedance.client.pool import cached_config
+
+        config = await cached_config(self._config_key(), self._read_config)
+        self.__dict__["config"] = config
+        return config
+
+    def forget_shared_config(self) -> None:
+        """Drop this hook's configuration and, if still cached, the shared read it came from."""
+        from airflow_provider_seedance.client.pool import forget_config
+
+        stale = self.__dict__.pop("config", None)
+        if stale is not None:
+            forget_config(self._config_key(), stale)
+
     @contextlib.asynccontextmanager
     async def async_client(self) -> AsyncIterator[AsyncSeedanceClient]:
         """An async client for the duration of the block, over the running loop's shared HTTP pool.
@@ -344,10 +374,11 @@ class SeedanceHook(BaseHook):
         Every trigger of one connection identity (platform, base URL, timeout, key) in a triggerer
         shares one keep-alive pool (``airflow_provider_seedance.client.pool``): sockets stay
         bounded by the pool, not by the number of waiting jobs, and a rotated key gets a new pool.
+        The connection is read through :meth:`aget_shared_config`.
         """
         from airflow_provider_seedance.client.pool import pooled_async_client
 
-        async with pooled_async_client(**self._client_kwargs(await self.aget_config())) as client:
+        async with pooled_async_client(**self._client_kwargs(await self.aget_shared_config())) as client:
             yield client
 
     def get_http_client(self) -> httpx.Client:

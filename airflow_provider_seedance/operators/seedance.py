@@ -412,6 +412,7 @@ class _SeedanceGenerationOperator(BaseOperator):
         request, estimate = prepared
         self.log.info("Estimated cost of this Seedance job: %s", estimate)
         ref, already_succeeded = self._reconnect(context)
+        submitted_at: float | None = None  # unknown for a job reconnected to
         if already_succeeded and ref is not None:
             self.log.info("Seedance job %s already succeeded; not submitting again", ref.request_id)
             return self._complete(context, ref, prepared)
@@ -424,6 +425,7 @@ class _SeedanceGenerationOperator(BaseOperator):
             )
             if problem is not None:
                 raise AirflowFailException(f"{problem}; nothing was submitted.")
+            submitted_at = time.time()  # just before: never later than the platform's clock of it
             ref = self._guarded_submit(context, request, estimate)
         self._ref = ref
         if not self.wait_for_completion:
@@ -443,6 +445,7 @@ class _SeedanceGenerationOperator(BaseOperator):
                     end_time=end_time,
                     poll_interval=self.poll_interval,
                     cancel_on_kill=self.cancel_on_kill,
+                    submitted_at=submitted_at,
                 ),
                 method_name="execute_complete",
                 # Backstop beyond the trigger's deadline, so its clean "timeout" event wins

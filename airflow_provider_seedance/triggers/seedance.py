@@ -8,15 +8,17 @@ payload. It never cancels at its deadline: the deferring operator decides that f
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_seedance.client.batch import batcher_for
 from airflow_provider_seedance.client.checks import check_numbers, number_problem, seconds_problem
+from airflow_provider_seedance.client.errors import SeedanceAuthError
 from airflow_provider_seedance.client.events import EventStatus, JobEvent
-from airflow_provider_seedance.client.models import CancelOutcome, JobRef
+from airflow_provider_seedance.client.models import CancelOutcome, JobRef, JobStatus
 from airflow_provider_seedance.client.polling import (
     DEFAULT_MAX_POLL_ERRORS,
     SCALE_SCHEDULE,
@@ -46,6 +48,12 @@ class SeedanceJobTrigger(BaseTrigger):
     :param poll_interval: Seconds between status calls.
     :param max_consecutive_errors: Failed polls in a row tolerated (with backoff) before an ``error`` event.
     :param cancel_on_kill: Cancel the remote job when a user clears or marks the deferred task.
+    :param submitted_at: When the job was submitted (epoch seconds), if known: with it the poller
+        sleeps through the part of the job's run that jobs of its kind never end in (the low
+        quantile of the durations this triggerer has seen, or ``expected_seconds``). None (a
+        reconnected job, or a trigger serialized by an older version): no such hint.
+    :param expected_seconds: Seconds from submit before which a job like this one (almost) never
+        ends, if known; used only with ``submitted_at``.
     :param cancel_on_timeout: Ignored. Accepted so that triggers serialized by version 0.1 (which
         cancelled at the deadline) still load; the deferring operator now owns that cancel.
     """
@@ -60,6 +68,8 @@ class SeedanceJobTrigger(BaseTrigger):
         max_consecutive_errors: int = DEFAULT_MAX_POLL_ERRORS,
         cancel_on_kill: bool = True,
         cancel_on_timeout: bool | None = None,
+        submitted_at: float | None = None,
+        expected_seconds: float | None = None,
     ) -> None:
         super().__init__()
         # Kwargs cross Airflow's serialization boundary: fail before storing invalid state,
@@ -70,6 +80,10 @@ class SeedanceJobTrigger(BaseTrigger):
                 number_problem("end_time", end_time),
                 seconds_problem("poll_interval", poll_interval),
                 number_problem("max_consecutive_errors", max_consecutive_errors, minimum=1, integer=True),
+                None if submitted_at is None else number_problem("submitted_at", submitted_at, minimum=0.0),
+                None
+                if expected_seconds is None
+                else seconds_problem("expected_seconds", expected_seconds, allow_zero=True),
             ]
         )
         self.job = ref.to_dict()
@@ -78,6 +92,8 @@ class SeedanceJobTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.max_consecutive_errors = int(max_consecutive_errors)
         self.cancel_on_kill = bool(cancel_on_kill)
+        self.submitted_at = None if submitted_at is None else float(submitted_at)
+        self.expected_seconds = None if expected_seconds is None else float(expected_seconds)
         self._fired_event = False
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -90,6 +106,8 @@ class SeedanceJobTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "max_consecutive_errors": self.max_consecutive_errors,
                 "cancel_on_kill": self.cancel_on_kill,
+                "submitted_at": self.submitted_at,
+                "expected_seconds": self.expected_seconds,
             },
         )
 
@@ -116,19 +134,47 @@ class SeedanceJobTrigger(BaseTrigger):
             poll_interval=self.poll_interval,
             max_consecutive_errors=self.max_consecutive_errors,
             log=self.log,
+            started_at=self.submitted_at,
+            expected_seconds=self.expected_seconds,
             # Thousands of triggers in one triggerer: jittered, phased and adaptive polls.
             **SCALE_SCHEDULE,
         )
-        async with self._hook().async_client() as client:
-            if client.platform != ref.platform:
-                raise ValueError(
-                    f"job {ref.request_id} belongs to platform {ref.platform!r} but connection "
-                    f"{self.seedance_conn_id!r} is for {client.platform!r}"
-                )
-            batcher = batcher_for(client)  # Ark: many jobs' statuses in one task-list call
-            if batcher is None:
-                return await wait_async(poller, client.status)
-            return await wait_async(poller, lambda r: batcher.status(r, client))
+        hook = self._hook()
+        lease = contextlib.AsyncExitStack()
+        try:
+            status = await self._lease_status(hook, lease, ref)
+
+            async def poll(job: JobRef) -> JobStatus:
+                nonlocal status, lease
+                try:
+                    return await status(job)
+                except SeedanceAuthError:
+                    # 401/403: perhaps a rotated key. Read the connection again (once for all
+                    # the runs refused with this key) and poll over its client from now on.
+                    hook.forget_shared_config()
+                    await lease.aclose()
+                    lease = contextlib.AsyncExitStack()
+                    status = await self._lease_status(hook, lease, ref)
+                    raise  # this poll failed all the same: the poller counts it
+
+            return await wait_async(poller, poll)
+        finally:
+            await lease.aclose()
+
+    async def _lease_status(
+        self, hook: SeedanceHook, lease: contextlib.AsyncExitStack, ref: JobRef
+    ) -> Callable[[JobRef], Awaitable[JobStatus]]:
+        """Lease the hook's pooled client into ``lease``; its status call for ``ref``."""
+        client = await lease.enter_async_context(hook.async_client())
+        if client.platform != ref.platform:
+            raise ValueError(
+                f"job {ref.request_id} belongs to platform {ref.platform!r} but connection "
+                f"{self.seedance_conn_id!r} is for {client.platform!r}"
+            )
+        batcher = batcher_for(client)  # Ark: many jobs' statuses in one task-list call
+        if batcher is None:
+            return client.status
+        return lambda r: batcher.status(r, client)
 
     def _fire(self, event: dict[str, Any]) -> TriggerEvent:
         self._fired_event = True

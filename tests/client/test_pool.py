@@ -162,3 +162,40 @@ async def test_connection_reads_are_shared_while_fresh_and_failures_are_not_kept
     with pytest.raises(RuntimeError):
         await cache.get("other", broken)
     assert await cache.get("other", load) == "config 3"
+
+
+async def test_pooled_connections_look_their_socket_up_once_and_see_a_server_close(
+    seedance_emulator: EmulatorHandle,
+) -> None:
+    from airflow_provider_seedance.client.errors import SeedanceError
+    from airflow_provider_seedance.client.models import JobRef
+    from airflow_provider_seedance.client.pool import _CachedSocketStream
+
+    pool = ClientPool(max_connections=1, shard_size=1)
+    kwargs = {"api_key": seedance_emulator.api_key, "platform": "fal", "base_url": seedance_emulator.base_url}
+    async with pooled_async_client(pool=pool, **kwargs) as client:
+        ref = JobRef(platform="fal", request_id="no-such-job")
+        for _ in range(3):  # one keep-alive connection serves every call
+            with pytest.raises(SeedanceError):
+                await client.status(ref)
+        ((_, entry),) = pool._entries.items()
+        (connection,) = entry.clients[0]._transport._inner._pool.connections  # type: ignore[attr-defined]
+        stream = connection._connection._network_stream
+        assert isinstance(stream, _CachedSocketStream)
+        assert stream.get_extra_info("is_readable") is False  # idle, open: nothing to read
+        assert stream._socket is not None  # looked up once, kept
+        stream._socket.shutdown(2)  # as if the server closed it
+        await asyncio.sleep(0.05)
+        assert stream.get_extra_info("is_readable") is True  # httpcore drops such a connection
+    await pool.aclose()
+
+
+def test_a_status_url_is_parsed_once_with_its_params() -> None:
+    from airflow_provider_seedance.client.platforms.http import HttpRequest
+    from airflow_provider_seedance.client.transport import _url_of
+
+    call = HttpRequest("GET", "https://queue.fal.run/x/requests/r-1/status", params={"logs": "1"})
+    first = _url_of(call)
+    assert str(first) == "https://queue.fal.run/x/requests/r-1/status?logs=1"
+    assert _url_of(HttpRequest("GET", call.url, params={"logs": "1"})) is first  # cached
+    assert str(_url_of(HttpRequest("GET", call.url))) == call.url

@@ -42,6 +42,7 @@ def submit_job(emulator: EmulatorHandle, context: dict[str, Any], **overrides: A
 
 
 def test_serialize_round_trip_is_json_only(emulator: EmulatorHandle, context: dict) -> None:
+    before = time.time()
     trigger = submit_job(emulator, context)
 
     classpath, kwargs = trigger.serialize()
@@ -55,8 +56,13 @@ def test_serialize_round_trip_is_json_only(emulator: EmulatorHandle, context: di
         "poll_interval",
         "max_consecutive_errors",
         "cancel_on_kill",
+        "submitted_at",
+        "expected_seconds",
     }
-    assert all(isinstance(v, str | int | float | bool | dict) for v in kwargs.values())
+    assert all(isinstance(v, str | int | float | bool | dict | None) for v in kwargs.values())
+    # the operator says when it submitted (the poller's adaptive schedule counts from it)
+    assert before <= kwargs["submitted_at"] <= time.time()
+    assert kwargs["expected_seconds"] is None
 
 
 def test_no_api_key_in_kwargs_repr_event_xcom_or_logs(
