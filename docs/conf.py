@@ -74,6 +74,8 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(?!airflow_provider_seedance\b).*"),
     # Private helpers named in public signatures (`_Log`) are not documented by design.
     (r"py:.*", r"airflow_provider_seedance(\.\w+)*\._\w+"),
+    # Type variables in generic signatures (``T``) are not documented objects.
+    (r"py:class", r"airflow_provider_seedance(\.\w+)*\.T"),
 ]
 
 # -- HTML --------------------------------------------------------------------------------------

@@ -347,7 +347,7 @@ class SeedanceHook(BaseHook):
         """The connection's configuration, one read shared by the running loop's hooks for a while.
 
         A triggerer starting 10,000 triggers of one connection reads it once, not 10,000 times
-        (``airflow_provider_seedance.client.pool.cached_config``, a 30 s single-flight cache):
+        (:func:`airflow_provider_seedance.client.pool.cached_config`, a 30 s single-flight cache):
         a rotated key or an edited connection is picked up by the runs that start after that,
         and at once after :meth:`forget_shared_config` (a poll refused with 401/403).
         """
@@ -372,7 +372,7 @@ class SeedanceHook(BaseHook):
         """An async client for the duration of the block, over the running loop's shared HTTP pool.
 
         Every trigger of one connection identity (platform, base URL, timeout, key) in a triggerer
-        shares one keep-alive pool (``airflow_provider_seedance.client.pool``): sockets stay
+        shares one keep-alive pool (:mod:`airflow_provider_seedance.client.pool`): sockets stay
         bounded by the pool, not by the number of waiting jobs, and a rotated key gets a new pool.
         The connection is read through :meth:`aget_shared_config`.
         """

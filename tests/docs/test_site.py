@@ -38,6 +38,7 @@ API_MODULES: dict[str, list[str]] = {
         "airflow_provider_seedance.client.retry",
         "airflow_provider_seedance.client.transport",
         "airflow_provider_seedance.client.polling",
+        "airflow_provider_seedance.client.pool",
     ],
     "api/emulator": ["airflow_provider_seedance.emulator.testing", "airflow_provider_seedance.emulator.gcs"],
 }
