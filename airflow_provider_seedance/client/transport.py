@@ -126,11 +126,10 @@ class _ClientBase:
         }
 
     def _request_args(self, call: HttpRequest) -> dict[str, Any]:
-        """``httpx.Client.request`` keywords for one call: the dialect's call plus our headers."""
+        """``httpx.Client.request`` keywords for one call: the dialect's call plus our headers, the
+        URL with its params parsed once per distinct URL (:func:`_url_of`)."""
         headers = {**self._headers(), **call.headers}
-        # dict(...) reads as the request(...) call it feeds
-        # the URL with its params, parsed once per distinct URL (``_url_of``)
-        return dict(method=call.method, url=_url_of(call), json=call.json, headers=headers)  # noqa: C408
+        return {"method": call.method, "url": _url_of(call), "json": call.json, "headers": headers}
 
     def check(self, request: SeedanceRequest) -> None:
         """Raise :class:`SeedanceValidationError` for limits this platform adds to the shared model."""
