@@ -340,13 +340,20 @@ class ClientPool:
 _POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ClientPool] = weakref.WeakKeyDictionary()
 
 
+def _of_running_loop(
+    registry: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, T], make: Callable[[], T]
+) -> T:
+    """The running event loop's entry of ``registry``, made on first use (gone with the loop)."""
+    loop = asyncio.get_running_loop()
+    found = registry.get(loop)
+    if found is None:
+        found = registry[loop] = make()
+    return found
+
+
 def pool_for_running_loop() -> ClientPool:
     """The :class:`ClientPool` of the running event loop (made on first use)."""
-    loop = asyncio.get_running_loop()
-    pool = _POOLS.get(loop)
-    if pool is None:
-        pool = _POOLS[loop] = ClientPool()
-    return pool
+    return _of_running_loop(_POOLS, ClientPool)
 
 
 @contextlib.asynccontextmanager
@@ -439,11 +446,7 @@ _CONFIGS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ConfigCache] = we
 
 def config_cache_for_running_loop() -> ConfigCache:
     """The :class:`ConfigCache` of the running event loop (made on first use)."""
-    loop = asyncio.get_running_loop()
-    cache = _CONFIGS.get(loop)
-    if cache is None:
-        cache = _CONFIGS[loop] = ConfigCache()
-    return cache
+    return _of_running_loop(_CONFIGS, ConfigCache)
 
 
 async def cached_config(key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
