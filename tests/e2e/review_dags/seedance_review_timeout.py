@@ -18,14 +18,21 @@ REVIEW = {
 }
 
 
+# Ten seconds, not two: Airflow 3.3's scheduler fails a HITL task whose deadline sweep resumes it
+# before the scheduler has read the executor's "success" event for the process that parked it (the
+# stale event then looks like a task killed externally). Under CI load that event can lag by
+# seconds; real review deadlines are hours, so only a test ever waits this little.
+DEADLINE = timedelta(seconds=10)
+
+
 @dag(dag_id="seedance_review_timeout", schedule=None, catchup=False, tags=["e2e"])
 def seedance_review_timeout() -> None:
     skip = SeedanceTakeReviewOperator(
-        task_id="review_skip", review=REVIEW, response_timeout=timedelta(seconds=2), on_timeout="skip"
+        task_id="review_skip", review=REVIEW, response_timeout=DEADLINE, on_timeout="skip"
     )
     skip >> EmptyOperator(task_id="publish_after_skip")
     SeedanceTakeReviewOperator(
-        task_id="review_fail", review=REVIEW, response_timeout=timedelta(seconds=2), retries=0
+        task_id="review_fail", review=REVIEW, response_timeout=DEADLINE, retries=0
     )
 
 
