@@ -9,7 +9,7 @@ from starlette.responses import Response, StreamingResponse
 from airflow_provider_seedance.byte_ranges import plan_range
 from airflow_provider_seedance.emulator import media
 from airflow_provider_seedance.emulator.routes import MEDIA, Handlers
-from airflow_provider_seedance.emulator.state import SUCCEEDED, get_state
+from airflow_provider_seedance.emulator.state import Phase, get_state
 
 
 def _xml_error(status: int, code: str, message: str) -> Response:
@@ -35,7 +35,7 @@ async def get_media(request: Request, request_id: str) -> Response:
     if state.clock.wall() > expires:
         return _xml_error(403, "ExpiredToken", f"Request signature expired at: {expires}")
     job = state.jobs.get(request_id)
-    if job is None or job.phase(state.now()) != SUCCEEDED:
+    if job is None or job.phase(state.now()) != Phase.SUCCEEDED:
         return _xml_error(404, "NoSuchKey", "The specified key does not exist.")
     layout = media.video_layout(job.request_id, job.seed, job.video_size)
     size = layout.size

@@ -10,6 +10,7 @@ import random
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_seedance.emulator.config import EmulatorConfig
@@ -19,12 +20,18 @@ from airflow_provider_seedance.emulator.limits import AccountLimits
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-QUEUED = "queued"
-RUNNING = "running"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-CANCELLED = "cancelled"
-TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
+
+class Phase(StrEnum):
+    """Where an emulated job is on the clock; each platform module maps it to its own status names."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELLED})
 
 #: Keep at most this many request-log entries (oldest dropped first).
 MAX_REQUEST_LOG = 200_000
@@ -121,21 +128,21 @@ class Job:
             return self.started_at
         return self.started_at + self.run_seconds
 
-    def phase(self, now: float) -> str:
+    def phase(self, now: float) -> Phase:
         if self.cancelled_at is not None:
-            return CANCELLED
+            return Phase.CANCELLED
         if now < self.started_at:
-            return QUEUED
+            return Phase.QUEUED
         if self.failure is not None and self.failure.at_start:
-            return FAILED
+            return Phase.FAILED
         if self.never_finish or now < self.finished_at:
-            return RUNNING
-        return FAILED if self.failure is not None else SUCCEEDED
+            return Phase.RUNNING
+        return Phase.FAILED if self.failure is not None else Phase.SUCCEEDED
 
     def ended_at(self, now: float) -> float | None:
         """Emulator time the job reached a terminal phase, or None."""
         phase = self.phase(now)
-        if phase == CANCELLED:
+        if phase == Phase.CANCELLED:
             return self.cancelled_at
         if phase in TERMINAL:
             return self.finished_at
@@ -144,10 +151,10 @@ class Job:
     def progress(self, now: float) -> int:
         """0..100 for the running phase (100 when finished)."""
         phase = self.phase(now)
-        if phase in (SUCCEEDED, FAILED):
+        if phase in (Phase.SUCCEEDED, Phase.FAILED):
             return 100
-        if phase != RUNNING or self.never_finish or self.run_seconds <= 0:
-            return 0 if phase == QUEUED else 50
+        if phase != Phase.RUNNING or self.never_finish or self.run_seconds <= 0:
+            return 0 if phase == Phase.QUEUED else 50
         return max(1, min(99, int(100 * (now - self.started_at) / self.run_seconds)))
 
     def summary(self, now: float) -> dict[str, Any]:

@@ -21,16 +21,7 @@ from airflow_provider_seedance.emulator.incoming import find_job, submitted_body
 from airflow_provider_seedance.emulator.jobs import create_job, media_url, random_token
 from airflow_provider_seedance.emulator.references import reference_failure
 from airflow_provider_seedance.emulator.responses import error_response, json_response
-from airflow_provider_seedance.emulator.state import (
-    CANCELLED,
-    FAILED,
-    QUEUED,
-    RUNNING,
-    SUCCEEDED,
-    EmulatorState,
-    Job,
-    get_state,
-)
+from airflow_provider_seedance.emulator.state import EmulatorState, Job, Phase, get_state
 from airflow_provider_seedance.emulator.validation import (
     ADAPTIVE_ASPECT_RATIOS,
     DURATION_INTS,
@@ -51,11 +42,11 @@ MODELS = {
 }
 RESOLUTIONS = ("480p", "720p")
 STATUS_NAMES = {
-    QUEUED: "pending",
-    RUNNING: "processing",
-    SUCCEEDED: "completed",
-    FAILED: "failed",
-    CANCELLED: "cancelled",
+    Phase.QUEUED: "pending",
+    Phase.RUNNING: "processing",
+    Phase.SUCCEEDED: "completed",
+    Phase.FAILED: "failed",
+    Phase.CANCELLED: "cancelled",
 }
 CREDITS_PER_SECOND = 10
 
@@ -111,7 +102,7 @@ def _view(request: Request, state: EmulatorState, job: Job, *, poll: bool = True
     phase = job.phase(now)
     progress = job.progress(now)
     results: list[str] | None = None
-    if phase == SUCCEEDED:
+    if phase == Phase.SUCCEEDED:
         if poll and job.completed_polls == 0:
             progress = 95  # quirk: "completed" before results are filled in
         else:
@@ -128,7 +119,7 @@ def _view(request: Request, state: EmulatorState, job: Job, *, poll: bool = True
         "results": results,
         "error": None,
         "task_info": {
-            "can_cancel": phase in (QUEUED, RUNNING),
+            "can_cancel": phase in (Phase.QUEUED, Phase.RUNNING),
             "estimated_time": int(job.queue_seconds + job.run_seconds) + 1,
             "video_duration": job.duration,
         },
@@ -139,7 +130,7 @@ def _view(request: Request, state: EmulatorState, job: Job, *, poll: bool = True
             "user_group": "default",
         },
     }
-    if phase == FAILED:
+    if phase == Phase.FAILED:
         failure = job.failure
         data["error"] = {
             "code": (failure.code if failure else None) or "generation_failed",

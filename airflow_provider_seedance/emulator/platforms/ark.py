@@ -24,15 +24,7 @@ from airflow_provider_seedance.emulator.incoming import find_job, submitted_body
 from airflow_provider_seedance.emulator.jobs import create_job, media_url, random_token
 from airflow_provider_seedance.emulator.references import reference_failure
 from airflow_provider_seedance.emulator.responses import error_response, json_response
-from airflow_provider_seedance.emulator.state import (
-    FAILED,
-    QUEUED,
-    RUNNING,
-    SUCCEEDED,
-    EmulatorState,
-    Job,
-    get_state,
-)
+from airflow_provider_seedance.emulator.state import EmulatorState, Job, Phase, get_state
 from airflow_provider_seedance.emulator.validation import (
     ADAPTIVE_ASPECT_RATIOS,
     DURATION_INTS,
@@ -229,7 +221,7 @@ async def create_task(request: Request) -> JSONResponse:
 
 def _status(job: Job, now: float) -> str:
     phase = job.phase(now)
-    if phase in (QUEUED, RUNNING):
+    if phase in (Phase.QUEUED, Phase.RUNNING):
         expires_after = job.params.get("execution_expires_after") or DEFAULT_EXPIRES_AFTER
         if now >= job.submitted_at + expires_after:
             return "expired"
@@ -259,11 +251,11 @@ def _view(request: Request, state: EmulatorState, job: Job) -> dict[str, Any]:
         "service_tier": params.get("service_tier", "default"),
         "execution_expires_after": params.get("execution_expires_after", DEFAULT_EXPIRES_AFTER),
     }
-    if status == SUCCEEDED:
+    if status == Phase.SUCCEEDED:
         data["content"] = {"video_url": media_url(request, job)}
         tokens = TOKENS_PER_SECOND * job.duration
         data["usage"] = {"completion_tokens": tokens, "total_tokens": tokens}
-    elif status == FAILED:
+    elif status == Phase.FAILED:
         failure = job.failure
         data["error"] = {
             "code": (failure.code if failure else None) or "InternalServiceError",
@@ -317,9 +309,9 @@ async def delete_task(request: Request, task_id: str) -> JSONResponse:
     state = get_state(request)
     now = state.now()
     status = _status(job, now)
-    if status == QUEUED:
+    if status == Phase.QUEUED:
         job.cancelled_at = now
-    elif status in (SUCCEEDED, FAILED, "expired"):
+    elif status in (Phase.SUCCEEDED, Phase.FAILED, "expired"):
         job.deleted = True
     else:  # running or cancelled
         return error_response(

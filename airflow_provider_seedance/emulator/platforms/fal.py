@@ -25,15 +25,7 @@ from airflow_provider_seedance.emulator.jobs import create_job, media_url
 from airflow_provider_seedance.emulator.references import reference_failure
 from airflow_provider_seedance.emulator.responses import error_response, json_response
 from airflow_provider_seedance.emulator.routes import FAL_APP, Handlers
-from airflow_provider_seedance.emulator.state import (
-    CANCELLED,
-    FAILED,
-    QUEUED,
-    RUNNING,
-    SUCCEEDED,
-    Job,
-    get_state,
-)
+from airflow_provider_seedance.emulator.state import Job, Phase, get_state
 from airflow_provider_seedance.emulator.validation import (
     DURATION_STRINGS,
     FAL_ASPECT_RATIOS,
@@ -173,7 +165,7 @@ def _logs(request: Request, job: Job, now: float, with_logs: bool) -> list[dict[
     if now >= job.started_at:
         mode = job.extra.get("mode", REFERENCE_TO_VIDEO)
         entries.append((f"Starting Seedance 2.0 {mode} generation", job.started_at))
-    if job.phase(now) == SUCCEEDED:
+    if job.phase(now) == Phase.SUCCEEDED:
         entries.append(("Video generated", job.finished_at))
     clock = get_state(request).clock
     return [
@@ -188,10 +180,10 @@ async def status(request: Request, request_id: str) -> JSONResponse:
     phase = job.phase(now)
     with_logs = request.query_params.get("logs", "").lower() in ("1", "true", "yes")
     data: dict[str, Any] = {"request_id": request_id, **_urls(request, request_id)}
-    if phase == QUEUED:
+    if phase == Phase.QUEUED:
         data |= {"status": "IN_QUEUE", "queue_position": state.queue_position(job, now), "logs": None}
         return json_response(data, 202, _headers(request_id))
-    if phase == RUNNING:
+    if phase == Phase.RUNNING:
         data |= {"status": "IN_PROGRESS", "logs": _logs(request, job, now, with_logs)}
         return json_response(data, 202, _headers(request_id))
     ended = job.ended_at(now) or now
@@ -199,10 +191,10 @@ async def status(request: Request, request_id: str) -> JSONResponse:
         "status": "COMPLETED",
         "logs": _logs(request, job, now, with_logs),
         "metrics": {"inference_time": round(max(0.0, ended - job.started_at), 3)}
-        if phase != CANCELLED
+        if phase != Phase.CANCELLED
         else {},
     }
-    if phase in (FAILED, CANCELLED):
+    if phase in (Phase.FAILED, Phase.CANCELLED):
         error_type, message, _ = _failure(job)
         data |= {"error": message, "error_type": error_type}
     return json_response(data, 200, _headers(request_id))
@@ -212,7 +204,7 @@ async def result(request: Request, request_id: str) -> JSONResponse:
     job = find_job(request, "fal", request_id, _not_found)
     state = get_state(request)
     phase = job.phase(state.now())
-    if phase in (QUEUED, RUNNING):
+    if phase in (Phase.QUEUED, Phase.RUNNING):
         return error_response(
             "fal",
             400,
@@ -220,10 +212,10 @@ async def result(request: Request, request_id: str) -> JSONResponse:
             error="request_in_progress",
             headers=_headers(request_id),
         )
-    if phase in (FAILED, CANCELLED):
+    if phase in (Phase.FAILED, Phase.CANCELLED):
         error_type, message, http_status = _failure(job)
         return error_response("fal", http_status, message, error=error_type, headers=_headers(request_id))
-    assert phase == SUCCEEDED
+    assert phase == Phase.SUCCEEDED
     data = {
         "video": {
             "url": media_url(request, job),
@@ -240,7 +232,7 @@ async def cancel(request: Request, request_id: str) -> JSONResponse:
     job = find_job(request, "fal", request_id, _not_found)
     state = get_state(request)
     now = state.now()
-    if job.phase(now) in (QUEUED, RUNNING):
+    if job.phase(now) in (Phase.QUEUED, Phase.RUNNING):
         job.cancelled_at = now
         return json_response({"status": "CANCELLATION_REQUESTED"}, 202, _headers(request_id))
     return json_response({"status": "ALREADY_COMPLETED"}, 400, _headers(request_id))

@@ -21,17 +21,7 @@ from airflow_provider_seedance.emulator.incoming import find_job, submitted_body
 from airflow_provider_seedance.emulator.jobs import create_job, media_url
 from airflow_provider_seedance.emulator.references import reference_failure
 from airflow_provider_seedance.emulator.responses import error_response, json_response
-from airflow_provider_seedance.emulator.state import (
-    CANCELLED,
-    FAILED,
-    QUEUED,
-    RUNNING,
-    SUCCEEDED,
-    EmulatorState,
-    Failure,
-    Job,
-    get_state,
-)
+from airflow_provider_seedance.emulator.state import EmulatorState, Failure, Job, Phase, get_state
 from airflow_provider_seedance.emulator.validation import (
     ADAPTIVE_ASPECT_RATIOS,
     DURATION_INTS,
@@ -53,11 +43,11 @@ MODELS = {
 }
 RESOLUTIONS = ("480p", "720p", "1080p", "4k")
 STATUS_NAMES = {
-    QUEUED: "queued",
-    RUNNING: "processing",
-    SUCCEEDED: "succeeded",
-    FAILED: "failed",
-    CANCELLED: "cancelled",
+    Phase.QUEUED: "queued",
+    Phase.RUNNING: "processing",
+    Phase.SUCCEEDED: "succeeded",
+    Phase.FAILED: "failed",
+    Phase.CANCELLED: "cancelled",
 }
 ACTIVE = ("queued", "processing")
 DEFAULT_FAILURE = "Getting model response error: 500 - Internal error while generating the video"
@@ -136,18 +126,18 @@ def _view(request: Request, state: EmulatorState, job: Job) -> dict[str, Any]:
         "prompt": job.prompt,
         "media_type": "video",
         "status": STATUS_NAMES[phase],
-        "result_url": media_url(request, job) if phase == SUCCEEDED else None,
+        "result_url": media_url(request, job) if phase == Phase.SUCCEEDED else None,
         "error_message": None,
         "enqueued_at": state.clock.iso(job.submitted_at),
         "started_at": state.clock.iso(job.started_at)
-        if now >= job.started_at and phase != CANCELLED
+        if now >= job.started_at and phase != Phase.CANCELLED
         else None,
         "completed_at": state.clock.iso(ended) if ended is not None else None,
         "namespace": job.extra.get("namespace"),
         "seed": job.seed,
         **params,
     }
-    if phase == FAILED:
+    if phase == Phase.FAILED:
         failure = job.failure
         data["error_message"] = (failure.message if failure else None) or DEFAULT_FAILURE
     return data
@@ -186,7 +176,7 @@ async def cancel_generation(request: Request, generation_id: str) -> JSONRespons
     job = find_job(request, "oxen", generation_id, _not_found)
     state = get_state(request)
     now = state.now()
-    if job.phase(now) in (QUEUED, RUNNING):  # no effect once terminal
+    if job.phase(now) in (Phase.QUEUED, Phase.RUNNING):  # no effect once terminal
         job.cancelled_at = now
     return json_response({"status": "success", "generation_id": generation_id})
 
