@@ -31,9 +31,7 @@ def seedance_review_timeout() -> None:
         task_id="review_skip", review=REVIEW, response_timeout=DEADLINE, on_timeout="skip"
     )
     skip >> EmptyOperator(task_id="publish_after_skip")
-    SeedanceTakeReviewOperator(
-        task_id="review_fail", review=REVIEW, response_timeout=DEADLINE, retries=0
-    )
+    SeedanceTakeReviewOperator(task_id="review_fail", review=REVIEW, response_timeout=DEADLINE, retries=0)
 
 
 seedance_review_timeout()
